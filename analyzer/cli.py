@@ -1,0 +1,151 @@
+"""The `analyzer` command line: `score` for batches of articles, `compare` for two versions.
+
+Exit status: 0 all scored, 1 some document failed (each has an error record and a stderr
+line), 2 usage error (bad option, missing path).
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from analyzer.api import Analyzer
+from analyzer.model import ModelLoadError
+from analyzer.reading import read_inputs
+from analyzer.records import ErrorRecord
+from analyzer.writers import Writer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Score news paragraphs for sentiment and opinion vs. reporting, and contrast two versions of a story.")
+stderr = Console(stderr=True)
+
+
+class Format(str, Enum):
+    jsonl = "jsonl"
+    json = "json"
+    csv = "csv"
+    table = "table"
+
+
+class Level(str, Enum):
+    document = "document"
+    paragraph = "paragraph"
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+def _fail(message: str, status: int = 1) -> None:
+    stderr.print(f"[red]error:[/] {message}", highlight=False)
+    raise typer.Exit(status)
+
+
+def _progress(quiet: bool) -> Progress | None:
+    """A spinner with a document count on stderr, only for a person watching a terminal."""
+    if quiet or not sys.stderr.isatty():
+        return None
+    return Progress(SpinnerColumn(), TextColumn("scored {task.completed} documents"), TimeElapsedColumn(),
+                    console=stderr, transient=True)
+
+
+@app.command()
+def score(
+    paths: list[str] = typer.Argument(..., help="Files (.txt .md .html .jsonl), folders (recursive) or - for stdin."),
+    fmt: Format = typer.Option(Format.jsonl, "--format", "-f", help="Output format."),
+    level: Level = typer.Option(Level.document, "--level", "-l", help="One record per document or per paragraph."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
+    batch_size: int = typer.Option(128, "--batch-size", min=1, help="Most paragraphs in one forward pass."),
+    device: Device = typer.Option(Device.auto, "--device", help="auto picks CUDA when present."),
+    no_segment: bool = typer.Option(False, "--no-segment", help="Each input text is one unit (for single sentences)."),
+    model_dir: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the shipped models/tone-v1)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+) -> None:
+    """Score every paragraph (or each text, with --no-segment) and write one record per paragraph or document."""
+    records = read_inputs(paths)
+    analyzer = Analyzer(model_dir=model_dir, device=device.value, batch_size=batch_size)
+    failures = 0
+    stream = output.open("w", encoding="utf-8") if output else sys.stdout
+    writer = Writer(stream, fmt.value, level.value)
+    progress = _progress(quiet)
+    try:
+        with progress or _NoProgress() as shown:
+            task = shown.add_task("score", total=None)
+            for record in analyzer.score(records, segment=not no_segment, on_scored=lambda n: shown.advance(task, n)):
+                if isinstance(record, ErrorRecord):
+                    failures += 1
+                    stderr.print(f"[red]error:[/] {record.doc_id}: {record.error}", highlight=False)
+                writer.write(record)
+        writer.close()
+    except (ModelLoadError, ValueError) as error:
+        _fail(str(error))
+    finally:
+        if output:
+            stream.close()
+    if failures:
+        stderr.print(f"{failures} document(s) could not be scored", highlight=False)
+        raise typer.Exit(1)
+
+
+class _NoProgress:
+    """Stands in for a Progress when nothing is shown."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def add_task(self, *args, **kwargs) -> int:
+        return 0
+
+    def advance(self, *args) -> None:
+        pass
+
+
+@app.command()
+def compare(
+    a: str = typer.Argument(..., help="The first version (e.g. the editorialized one)."),
+    b: str = typer.Argument(..., help="The second version (e.g. the plain report)."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="json or table."),
+    html: Optional[Path] = typer.Option(None, "--html", help="Also write a self-contained side-by-side HTML report here."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write json here instead of stdout."),
+    device: Device = typer.Option(Device.auto, "--device"),
+    model_dir: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the shipped models/tone-v1)."),
+) -> None:
+    """Align the paragraphs of two versions of a story and contrast their tone and framing."""
+    import json
+
+    from analyzer.compare_table import render_comparison_table
+    from analyzer.html_report import render_html
+
+    documents = list(read_inputs([a, b]))
+    if len(documents) != 2:
+        _fail("compare takes two documents: two text or HTML files", 2)
+    for document in documents:
+        if isinstance(document, ErrorRecord):
+            _fail(f"{document.doc_id}: {document.error}")
+    try:
+        comparison = Analyzer(model_dir=model_dir, device=device.value).compare(*documents)
+    except (ModelLoadError, ValueError) as error:
+        _fail(str(error))
+    if fmt == Format.json:
+        text = json.dumps(comparison.to_dict(), ensure_ascii=False, indent=1)
+        output.write_text(text + "\n", encoding="utf-8") if output else print(text)
+    else:
+        render_comparison_table(comparison, Console())
+    if html:
+        html.write_text(render_html(comparison), encoding="utf-8")
+        stderr.print(f"HTML report written to {html.resolve()}", highlight=False)
+
+
+def main() -> None:
+    app()

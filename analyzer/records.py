@@ -1,0 +1,101 @@
+"""The records that flow out of the analyzer: one dataclass per stable output shape (GUIDE §3)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+PARAGRAPH_KINDS = ("headline", "heading", "body", "boilerplate")
+
+
+@dataclass
+class Document:
+    """One input text with the id it is reported under (the JSONL `id` or the file path)."""
+
+    doc_id: str
+    text: str
+
+
+@dataclass
+class Paragraph:
+    """A block of a document, in reading order; `index` always points back into the source."""
+
+    index: int
+    kind: str
+    text: str
+
+
+@dataclass
+class SentimentScore:
+    """The valence a reader perceives; `score` is P(positive) - P(negative)."""
+
+    label: str
+    probs: dict[str, float]
+    score: float
+
+
+@dataclass
+class OpinionScore:
+    """Does the paragraph carry the author's own judgement? `prob` is P(opinion)."""
+
+    label: str
+    prob: float
+
+
+@dataclass
+class ParagraphScore:
+    """One scored paragraph; `tone` is the sentiment the author expresses (neutral when reporting)."""
+
+    doc_id: str
+    index: int
+    kind: str
+    text: str
+    sentiment: SentimentScore
+    opinion: OpinionScore
+    tone: str
+    model: str
+    n_tokens: int = 0
+    embedding: Any = field(default=None, repr=False, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "doc_id": self.doc_id,
+            "index": self.index,
+            "kind": self.kind,
+            "text": self.text,
+            "sentiment": asdict(self.sentiment),
+            "opinion": asdict(self.opinion),
+            "tone": {"label": self.tone},
+            "model": self.model,
+        }
+
+
+@dataclass
+class DocumentScore:
+    """A document's paragraphs and the aggregates over its body paragraphs."""
+
+    doc_id: str
+    model: str
+    paragraphs: list[ParagraphScore]
+    aggregates: dict[str, Any]
+
+    @property
+    def body(self) -> list[ParagraphScore]:
+        return [p for p in self.paragraphs if p.kind == "body"]
+
+    def to_dict(self, with_paragraphs: bool = False) -> dict[str, Any]:
+        record: dict[str, Any] = {"doc_id": self.doc_id, "model": self.model, **self.aggregates}
+        if with_paragraphs:
+            record["paragraphs"] = [p.to_dict() for p in self.paragraphs]
+        return record
+
+
+@dataclass
+class ErrorRecord:
+    """A document that could not be scored; it still gets a record so that nothing is dropped."""
+
+    doc_id: str
+    error: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"doc_id": self.doc_id, "error": self.error}

@@ -1,0 +1,1 @@
+"""Model recipes (data, training) and the trained artifacts of the tone model."""

