@@ -7,6 +7,7 @@ input passes through as its ErrorRecord so that records out = documents in.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -16,6 +17,12 @@ from analyzer.records import Document, DocumentScore, ErrorRecord, OpinionScore,
 from analyzer.segment import segment as split_paragraphs
 
 CHUNK_PARAGRAPHS = 2048  # paragraphs scored together: big enough to batch well, small enough to stream
+
+
+@lru_cache(maxsize=2)
+def _shared_scorer(model_dir, device, batch_size, max_tokens) -> ToneScorer:
+    """One loaded model per setting, shared by every Analyzer in the process."""
+    return ToneScorer(model_dir=model_dir, device=device, batch_size=batch_size, max_tokens=max_tokens)
 
 
 class Analyzer:
@@ -29,7 +36,7 @@ class Analyzer:
     @property
     def scorer(self) -> ToneScorer:
         if self._scorer is None:
-            self._scorer = ToneScorer(**self._options)
+            self._scorer = _shared_scorer(**self._options)
         return self._scorer
 
     @property

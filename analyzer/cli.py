@@ -17,7 +17,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from analyzer.api import Analyzer
 from analyzer.model import ModelLoadError
-from analyzer.reading import read_inputs
+from analyzer.reading import InputPathError, read_inputs
 from analyzer.records import ErrorRecord
 from analyzer.writers import Writer
 
@@ -70,7 +70,10 @@ def score(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
     """Score every paragraph (or each text, with --no-segment) and write one record per paragraph or document."""
-    records = read_inputs(paths)
+    try:
+        records = read_inputs(paths)
+    except InputPathError as error:
+        _fail(error.format_message(), 2)
     analyzer = Analyzer(model_dir=model_dir, device=device.value, batch_size=batch_size)
     failures = 0
     stream = output.open("w", encoding="utf-8") if output else sys.stdout
@@ -127,7 +130,10 @@ def compare(
     from analyzer.compare_table import render_comparison_table
     from analyzer.html_report import render_html
 
-    documents = list(read_inputs([a, b]))
+    try:
+        documents = list(read_inputs([a, b]))
+    except InputPathError as error:
+        _fail(error.format_message(), 2)
     if len(documents) != 2:
         _fail("compare takes two documents: two text or HTML files", 2)
     for document in documents:

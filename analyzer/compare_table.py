@@ -12,6 +12,7 @@ from analyzer.records import ParagraphScore
 
 SNIPPET = 60
 TONE_STYLE = {"negative": "red", "positive": "green", "neutral": "dim"}
+TONE_MARK = {"negative": "▼", "neutral": "●", "positive": "▲"}
 
 
 def snippet(text: str, width: int = SNIPPET) -> str:
@@ -37,17 +38,12 @@ def _text_cell(p: ParagraphScore | None) -> Text:
     return Text(snippet(p.text))
 
 
-def _opinion_cell(p: ParagraphScore | None) -> Text:
+def _scores_cell(p: ParagraphScore | None) -> Text:
+    """Opinion probability (bold when labelled opinion) and a tone mark: '0.72 ▼'."""
     if p is None or p.kind != "body":
         return Text("")
-    style = "bold magenta" if p.opinion.label == "opinion" else ""
-    return Text(f"{p.opinion.prob:.2f}", style=style)
-
-
-def _tone_cell(p: ParagraphScore | None) -> Text:
-    if p is None or p.kind != "body":
-        return Text("")
-    return Text(p.tone, style=TONE_STYLE.get(p.tone, ""))
+    cell = Text(f"{p.opinion.prob:.2f}", style="bold magenta" if p.opinion.label == "opinion" else "")
+    return cell.append(f" {TONE_MARK.get(p.tone, '?')}", style=TONE_STYLE.get(p.tone, ""))
 
 
 def _similarity_cell(row: Row) -> Text:
@@ -58,19 +54,19 @@ def _similarity_cell(row: Row) -> Text:
 
 def rows_table(comparison: Comparison) -> Table:
     """One line per aligned row; unmatched paragraphs face a dash, moved pairs are marked ↕."""
-    table = Table(title="Aligned paragraphs (A | B)", show_lines=False, expand=True)
+    table = Table(title="Aligned paragraphs (A | B)", caption="op: P(opinion); tone ▼ negative ● neutral ▲ positive",
+                  expand=True)
     for header, justify in (
-        ("A¶", "right"), ("A text", "left"), ("op A", "right"), ("tone A", "left"), ("sim", "right"),
-        ("B¶", "right"), ("B text", "left"), ("op B", "right"), ("tone B", "left"),
+        ("A¶", "right"), ("A text", "left"), ("op A", "right"), ("sim", "right"),
+        ("B¶", "right"), ("B text", "left"), ("op B", "right"),
     ):
         is_text = "text" in header
-        table.add_column(header, justify=justify, no_wrap=is_text, overflow="ellipsis" if is_text else "fold",
-                         ratio=4 if is_text else None)
+        table.add_column(header, justify=justify, no_wrap=True, overflow="ellipsis" if is_text else "fold",
+                         ratio=1 if is_text else None)
     for row in comparison.rows():
         table.add_row(
-            _index_cell(row.a), _text_cell(row.a), _opinion_cell(row.a), _tone_cell(row.a),
-            _similarity_cell(row),
-            _index_cell(row.b, row.moved), _text_cell(row.b), _opinion_cell(row.b), _tone_cell(row.b),
+            _index_cell(row.a), _text_cell(row.a), _scores_cell(row.a), _similarity_cell(row),
+            _index_cell(row.b, row.moved), _text_cell(row.b), _scores_cell(row.b),
         )
     return table
 

@@ -86,6 +86,7 @@ class ToneScorer:
             weight.index_add_(0, owners, lengths)
         sentiment /= weight[:, None]
         opinion /= weight[:, None]
+        sentiment += torch.tensor(self.config.sentiment_bias)
         sentiment_probs = (sentiment / self.config.sentiment_temperature).softmax(-1).numpy()
         opinion_probs = (opinion / self.config.opinion_temperature).softmax(-1)[:, 1].numpy()
         embedding = torch.nn.functional.normalize(embedding, dim=-1).numpy()

@@ -77,7 +77,10 @@ class ToneNet(nn.Module):
 def load_encoder(base_dir: Path | None = None, dtype: torch.dtype = torch.float32) -> nn.Module:
     """The plain pretrained encoder (no pooler: the heads read mean-pooled token states)."""
     from transformers import AutoModel
+    from transformers.utils import logging
 
+    logging.set_verbosity_error()  # the checkpoint's unused pooler weights are expected, not news
+    logging.disable_progress_bar()
     return AutoModel.from_pretrained(str(base_dir or locate_base_model()), add_pooling_layer=False, dtype=dtype)
 
 
@@ -92,6 +95,7 @@ class ModelConfig:
     opinion_threshold: float
     sentiment_temperature: float
     opinion_temperature: float
+    sentiment_bias: list[float]
     max_length: int
     base: dict
 
@@ -109,6 +113,7 @@ class ModelConfig:
             opinion_threshold=raw["thresholds"]["opinion"],
             sentiment_temperature=raw["temperatures"]["sentiment"],
             opinion_temperature=raw["temperatures"]["opinion"],
+            sentiment_bias=raw.get("biases", {}).get("sentiment", [0.0] * len(raw["labels"]["sentiment"])),
             max_length=raw.get("max_length", 512),
             base=raw["base"],
         )

@@ -5,7 +5,8 @@ text in the seed pair, hand-labelled indices elsewhere). Prints the weakest true
 strongest false ones, and whether SIMILARITY_THRESHOLD separates them.
 
     .venv/bin/python examples/calibrate_alignment.py            # tone-v1 through the Analyzer
-    .venv/bin/python examples/calibrate_alignment.py --base     # plain MiniLM embeddings
+    .venv/bin/python examples/calibrate_alignment.py --base     # no tone model: segment + plain MiniLM
+    .venv/bin/python examples/calibrate_alignment.py --stored   # the tone model's own embeddings
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from analyzer.compare import SIMILARITY_THRESHOLD, normalise, similarity_matrix  # noqa: E402
+from analyzer.compare import (  # noqa: E402
+    SIMILARITY_THRESHOLD, base_encoder_embeddings, normalise, similarity_matrix, stored_embeddings,
+)
 from analyzer.records import DocumentScore  # noqa: E402
 from test_compare import (  # noqa: E402
     PARAPHRASES, REWORDED_REPORT, SEED_A, SEED_B, UNRELATED_A, UNRELATED_B, make_document,
@@ -90,10 +93,11 @@ def model_scorer() -> Callable[[str, str], tuple[DocumentScore, DocumentScore]]:
 
 def main() -> None:
     score = base_scorer() if "--base" in sys.argv else model_scorer()
+    embed = stored_embeddings if "--stored" in sys.argv else base_encoder_embeddings
     true_scores, false_scores = [], []
     for name, text_a, text_b, truth in cases():
         a, b = score(text_a, text_b)
-        sim, labels = similarity_matrix(a.body, b.body), truth(a, b)
+        sim, labels = similarity_matrix(a.body, b.body, embed), truth(a, b)
         for i, p in enumerate(a.body):
             for j, q in enumerate(b.body):
                 cos = "-" if sim.cosine is None else f"{sim.cosine[i, j]:.3f}"
@@ -108,6 +112,7 @@ def main() -> None:
         print(f"  {score_:.3f} {line}")
     low, high = min(true_scores)[0], max(false_scores)[0]
     verdict = "separates" if high < SIMILARITY_THRESHOLD <= low else "does NOT separate"
+    print(f"{len(true_scores)} true, {len(false_scores)} false combinations")
     print(f"true >= {low:.3f}, false <= {high:.3f}: threshold {SIMILARITY_THRESHOLD} {verdict} them")
 
 

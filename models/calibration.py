@@ -44,3 +44,21 @@ def best_threshold(probs: torch.Tensor, labels: torch.Tensor) -> tuple[float, fl
         if f1 > best[1] + 1e-9:
             best = (threshold, f1)
     return best
+
+
+def best_class_bias(logits: torch.Tensor, labels: torch.Tensor, span: float = 1.5, step: float = 0.1) -> tuple[list[float], float]:
+    """Per-class logit offsets (first class fixed at 0) that maximise macro-F1 on dev.
+
+    Training mixes tweets and reviews (few neutral sentences) with news (many), so the
+    sentiment head's class priors are off for news; a dev-fitted offset moves them back.
+    """
+    n_classes = logits.shape[1]
+    grid = [round(-span + i * step, 2) for i in range(int(2 * span / step) + 1)]
+    best = ([0.0] * n_classes, macro_f1(logits.argmax(-1), labels, n_classes))
+    for b1 in grid:
+        for b2 in grid if n_classes > 2 else [0.0]:
+            bias = torch.tensor([0.0, b1, b2][:n_classes])
+            f1 = macro_f1((logits + bias).argmax(-1), labels, n_classes)
+            if f1 > best[1] + 1e-9:
+                best = (bias.tolist(), f1)
+    return best

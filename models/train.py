@@ -25,7 +25,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from analyzer.model import BASE_PACKAGE, BASE_WEIGHTS, ToneNet, load_encoder, locate_base_model, sha256_of
-from models.calibration import best_threshold, fit_temperature, macro_f1
+from models.calibration import best_class_bias, best_threshold, fit_temperature, macro_f1
 
 SENTIMENT_LABELS = ["negative", "neutral", "positive"]
 OPINION_LABELS = ["reporting", "opinion"]
@@ -48,8 +48,8 @@ class Recipe:
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.1
-    checkthat_repeat: int = 3
-    nyt_repeat: int = 1
+    checkthat_repeat: int = 6
+    nyt_repeat: int = 3
     paragraphs: int = 0
     full_finetune: bool = False
 
@@ -287,6 +287,7 @@ def write_artifact(model_dir: Path, net: ToneNet, state: dict[str, torch.Tensor]
         "labels": {"sentiment": SENTIMENT_LABELS, "opinion": OPINION_LABELS},
         "thresholds": {"opinion": calibration["opinion_threshold"]},
         "temperatures": {"sentiment": calibration["sentiment_temperature"], "opinion": calibration["opinion_temperature"]},
+        "biases": {"sentiment": calibration["sentiment_bias"]},
         "max_length": 512,
         "pooling": "mean",
         "base": {"package": BASE_PACKAGE, "version": "0.1.0", "weights": BASE_WEIGHTS, "sha256": sha256_of(base_dir / BASE_WEIGHTS)},
@@ -313,16 +314,17 @@ def combine_and_calibrate(prepared: Path, run_dirs: list[Path], model_dir: Path,
     tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
     dev = {n: read_jsonl(prepared / f"{n}.jsonl") for n in DEV_SETS}
     logits = {n: predict_logits(net, rows, tokenizer, device, recipe.max_length) for n, rows in dev.items()}
-    sentiment_t = fit_temperature(*logits["nyt_dev"])
+    sentiment_bias, nyt_f1 = best_class_bias(*logits["nyt_dev"])
+    sentiment_t = fit_temperature(logits["nyt_dev"][0] + torch.tensor(sentiment_bias), logits["nyt_dev"][1])
     opinion_logits = torch.cat([logits["checkthat_dev"][0], logits["proxy_dev"][0]])
     opinion_labels = torch.cat([logits["checkthat_dev"][1], logits["proxy_dev"][1]])
     opinion_t = fit_temperature(opinion_logits, opinion_labels)
     threshold, f1 = best_threshold((logits["checkthat_dev"][0] / opinion_t).softmax(-1)[:, 1], logits["checkthat_dev"][1])
-    nyt_f1 = macro_f1(logits["nyt_dev"][0].argmax(-1), logits["nyt_dev"][1], 3)
     proxy_probs = (logits["proxy_dev"][0] / opinion_t).softmax(-1)[:, 1]
     proxy_acc = float(((proxy_probs >= threshold).long() == logits["proxy_dev"][1]).float().mean())
     calibration = {
         "sentiment_temperature": round(sentiment_t, 4), "opinion_temperature": round(opinion_t, 4),
+        "sentiment_bias": [round(b, 2) for b in sentiment_bias],
         "opinion_threshold": round(threshold, 4),
         "dev": {"checkthat_macro_f1": round(f1, 4), "nyt_macro_f1": round(nyt_f1, 4), "proxy_accuracy": round(proxy_acc, 4),
                 "seeds": [r["best"] for r in runs]},
@@ -342,7 +344,7 @@ def main() -> None:
     parser.add_argument("--model-dir", type=Path, default=Path("models/tone-v1"))
     parser.add_argument("--base-dir", type=Path, default=None, help="encoder folder (default: the installed package's)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1], help="one run per seed; several are combined into a soup")
     parser.add_argument("--name", default="tone-v1")
     parser.add_argument("--version", default="1.0.0")
     for field, default in asdict(Recipe()).items():

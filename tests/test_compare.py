@@ -18,7 +18,6 @@ from rich.console import Console
 
 from analyzer.aggregate import aggregate
 from analyzer.compare import (
-    SIMILARITY_THRESHOLD,
     Comparison,
     compare_documents,
     hungarian,
@@ -27,6 +26,7 @@ from analyzer.compare import (
     match,
     normalise,
     similarity_matrix,
+    stored_embeddings,
 )
 from analyzer.compare_table import render_comparison_table
 from analyzer.records import DocumentScore, OpinionScore, ParagraphScore, SentimentScore
@@ -86,6 +86,11 @@ SHARED = [
     "The loan will be repaid over 25 years from a levy of about $60 a year on homes in the flood zone.",
     "The regional environment agency must still approve the design; a decision is expected in March.",
 ]
+
+
+def compare_stored(a: DocumentScore, b: DocumentScore, **options) -> Comparison:
+    """compare_documents on the hand-made embeddings above, not the pretrained encoder's."""
+    return compare_documents(a, b, embed=stored_embeddings, **options)
 
 
 def editorial_and_report() -> tuple[DocumentScore, DocumentScore]:
@@ -152,7 +157,7 @@ def test_longest_increasing_marks_the_moved() -> None:
 
 def test_editorial_against_report() -> None:
     a, b = editorial_and_report()
-    comparison = compare_documents(a, b)
+    comparison = compare_stored(a, b)
     assert [(p.a_index, p.b_index) for p in comparison.pairs] == [(4, 0), (5, 1), (6, 3), (7, 4)]
     assert [p.match for p in comparison.pairs] == ["identical", "near-identical", "identical", "identical"]
     assert not any(p.moved for p in comparison.pairs)
@@ -172,7 +177,7 @@ def test_editorial_against_report() -> None:
 
 def test_to_dict_is_json_and_deltas_are_b_minus_a() -> None:
     a, b = editorial_and_report()
-    record = json.loads(json.dumps(compare_documents(a, b).to_dict()))
+    record = json.loads(json.dumps(compare_stored(a, b).to_dict()))
     assert set(record) >= {"a", "b", "pairs", "only_a", "only_b", "summary", "threshold", "delta_direction"}
     assert record["a"]["opinion_share"] == pytest.approx(2 / 6, abs=1e-3)
     pair = record["pairs"][0]
@@ -187,7 +192,7 @@ def test_reordered_paragraphs_are_paired_and_marked_moved() -> None:
     a = make_document("a", [(t, "body", 0.1, 0.0) for t in SHARED])
     order = [2, 0, 1, 3]
     b = make_document("b", [(SHARED[k], "body", 0.1, 0.0) for k in order])
-    comparison = compare_documents(a, b)
+    comparison = compare_stored(a, b)
     assert {(p.a_index, p.b_index) for p in comparison.pairs} == {(k, order.index(k)) for k in range(4)}
     assert [p.a_index for p in comparison.moved] == [2]
     assert "in a different order in B" in " ".join(comparison.summary)
@@ -221,8 +226,8 @@ def test_paraphrase_found_by_embedding_margin_not_raw_cosine() -> None:
         ("Work begins next spring and lasts three years.", "body", 0.1, 0.0, topics[2]),
         ("The ferry timetable changes over the holidays.", "body", 0.1, 0.0, topics[3]),
     ])
-    comparison = compare_documents(a, b)
-    cosine = similarity_matrix(a.body, b.body).cosine
+    comparison = compare_stored(a, b)
+    cosine = similarity_matrix(a.body, b.body, stored_embeddings).cosine
     assert cosine[1].max() > 0.6  # a different paragraph of the same story is close in raw cosine ...
     assert [(p.a_index, p.b_index, p.match) for p in comparison.pairs] == [(0, 0, "reworded")]
     assert [p.index for p in comparison.only_b] == [1, 2]  # ... but are not paired
@@ -232,23 +237,24 @@ def test_without_embeddings_lexical_alone() -> None:
     a, b = editorial_and_report()
     for p in (*a.paragraphs, *b.paragraphs):
         p.embedding = None
-    comparison = compare_documents(a, b)
+    comparison = compare_stored(a, b)
     assert len(comparison.pairs) == 4 and comparison.pairs[0].cosine is None
 
 
 def test_empty_sides() -> None:
     a, _ = editorial_and_report()
     empty = make_document("empty", [("Just a Title", "headline", 0.0, 0.0)])
-    comparison = compare_documents(a, empty)
+    comparison = compare_stored(a, empty)
     assert comparison.pairs == [] and len(comparison.only_a) == 6
     assert "The two versions share no paragraphs." in comparison.summary
+    assert "none shared with the other version" in comparison.summary[0]
     assert json.dumps(comparison.to_dict())
 
 
 def test_table_renders_rows_and_summary() -> None:
     a, b = editorial_and_report()
     console = Console(record=True, width=200)
-    render_comparison_table(compare_documents(a, b), console)
+    render_comparison_table(compare_stored(a, b), console)
     out = console.export_text()
     assert "opinion share" in out and "A is clearly more opinionated" in out
     assert "Two wasted years" in out and "—" in out and "1.00" in out
@@ -316,6 +322,10 @@ def test_seed_headings_and_ad_are_not_content(seed_comparison: Comparison) -> No
     assert ad.index in non_body and not counted & non_body
     assert {p.kind for p in c.not_content("a")} >= {"heading", "boilerplate"}
     assert c.a.aggregates["n_body"] == len(c.a.body) == 15
+    rows = c.rows()
+    first_pair = next(k for k, row in enumerate(rows) if row.kind == "pair")
+    headings = rows[first_pair - 1]  # both versions' "Beijing and Ottawa ..." heading, side by side
+    assert headings.kind == "other" and headings.a.text == headings.b.text
 
 
 def test_seed_opinion_share_and_summary(seed_comparison: Comparison) -> None:

