@@ -84,7 +84,8 @@ def test_committed_thresholds_cover_every_gated_data_set() -> None:
     assert bounds[("nyt_test", "macro_f1")].kind == "floor"
     assert bounds[("seed_pair", "opinion_share_gap")].kind == "bound"
     assert bounds[("seed_pair", "opinion_share_gap")].limit >= 0.0
-    assert all(b.limit <= 0.07 for b in bounds.values() if b.kind == "ceiling")
+    # ECE ceilings are the measured values + 0.02; above 0.15 the gate would guard nothing.
+    assert all(b.limit <= 0.15 for b in bounds.values() if b.kind == "ceiling")
 
 
 class _AlwaysOpinion:
