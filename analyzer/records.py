@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 PARAGRAPH_KINDS = ("headline", "heading", "body", "boilerplate")
+SENTIMENT_LABELS = ("negative", "neutral", "positive")  # sentiment head order
+OPINION_LABELS = ("reporting", "opinion")  # opinion head order: P(opinion) is the second
 
 
 @dataclass

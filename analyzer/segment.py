@@ -209,13 +209,23 @@ def _unmark(paragraph: str) -> _Block:
 def _classify(block: _Block, titled: bool) -> list[tuple[str, str]]:
     """(kind, text) pieces of one paragraph; `titled` when no article text came before it."""
     sentences = split_sentences(block.text) or [block.text]
-    flags = [is_boilerplate(sentence) for sentence in sentences]
-    if all(flags):
+    lead = _boilerplate_run(sentences)
+    if lead == len(sentences):
         return [("boilerplate", block.text)]
     max_words = HEADLINE_MAX_WORDS if titled else HEADING_MAX_WORDS
     if block.marked or (len(sentences) == 1 and _is_title(block.text, max_words)):
         return [("headline" if titled else "heading", block.text)]
-    return _split_off_boilerplate(block.text, sentences, flags)
+    trail = _boilerplate_run(sentences[::-1])
+    return _split_off_boilerplate(block.text, sentences, lead, len(sentences) - trail)
+
+
+def _boilerplate_run(sentences: list[str]) -> int:
+    """How many sentences from the start are boilerplate; only the ends are ever cut, so the
+    middle of a paragraph is never searched (the patterns are the slow part of segmentation)."""
+    count = 0
+    while count < len(sentences) and is_boilerplate(sentences[count]):
+        count += 1
+    return count
 
 
 def _is_title(text: str, max_words: int) -> bool:
@@ -228,14 +238,12 @@ def _is_title(text: str, max_words: int) -> bool:
     )
 
 
-def _split_off_boilerplate(text: str, sentences: list[str], flags: list[bool]) -> list[tuple[str, str]]:
+def _split_off_boilerplate(text: str, sentences: list[str], first: int, last: int) -> list[tuple[str, str]]:
     """Cut boilerplate sentences off the start and end of a body paragraph, keeping its text exact.
 
-    `flags` marks the boilerplate sentences; at least one is not, so the body is never empty.
+    sentences[first:last] is the body (never empty); the sentences before and after it are boilerplate.
     """
     spans = _sentence_spans(text, sentences)
-    first = flags.index(False)
-    last = len(flags) - flags[::-1].index(False)
     pieces = [
         ("boilerplate", text[: spans[first][0]]),
         ("body", text[spans[first][0] : spans[last - 1][1]]),

