@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from analyzer.api import Analyzer
+from analyzer.inference import resolve_device
 from analyzer.model import ModelLoadError
 from analyzer.reading import InputPathError, read_inputs
 from analyzer.records import ErrorRecord
@@ -49,6 +50,14 @@ def _fail(message: str, status: int = 1) -> None:
     raise typer.Exit(status)
 
 
+def _checked_device(device: Device) -> str:
+    """An unusable --device is a usage error (exit 2), found before any input is read."""
+    try:
+        return resolve_device(device.value)
+    except ValueError as error:
+        _fail(str(error), 2)
+
+
 def _progress(quiet: bool) -> Progress | None:
     """A spinner with a document count on stderr, only for a person watching a terminal."""
     if quiet or not sys.stderr.isatty():
@@ -74,7 +83,7 @@ def score(
         records = read_inputs(paths)
     except InputPathError as error:
         _fail(error.format_message(), 2)
-    analyzer = Analyzer(model_dir=model_dir, device=device.value, batch_size=batch_size)
+    analyzer = Analyzer(model_dir=model_dir, device=_checked_device(device), batch_size=batch_size)
     failures = 0
     stream = output.open("w", encoding="utf-8") if output else sys.stdout
     writer = Writer(stream, fmt.value, level.value)
@@ -140,7 +149,7 @@ def compare(
         if isinstance(document, ErrorRecord):
             _fail(f"{document.doc_id}: {document.error}")
     try:
-        comparison = Analyzer(model_dir=model_dir, device=device.value).compare(*documents)
+        comparison = Analyzer(model_dir=model_dir, device=_checked_device(device)).compare(*documents)
     except (ModelLoadError, ValueError) as error:
         _fail(str(error))
     if fmt == Format.json:

@@ -114,24 +114,12 @@ def stored_embeddings(paragraphs: list[ParagraphScore]) -> np.ndarray | None:
 
 @lru_cache(maxsize=1)
 def _base_encoder():
-    """The plain pretrained MiniLM (no adapter), loaded once; None when it cannot be loaded."""
-    try:
-        from transformers import AutoTokenizer
-        from transformers.utils import logging as hf_logging
+    """The plain pretrained MiniLM (no adapter) and its tokenizer, loaded once per process."""
+    from transformers import AutoTokenizer
 
-        from analyzer.model import load_encoder, locate_base_model
+    from analyzer.model import load_encoder, locate_base_model
 
-        verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-        hf_logging.set_verbosity_error()  # the unused pooler weights are expected, not news
-        hf_logging.disable_progress_bar()
-        try:
-            return AutoTokenizer.from_pretrained(str(locate_base_model())), load_encoder().eval()
-        finally:
-            hf_logging.set_verbosity(verbosity)
-            if bars:
-                hf_logging.enable_progress_bar()
-    except Exception:  # noqa: BLE001 - any failure means: align without it
-        return None
+    return AutoTokenizer.from_pretrained(str(locate_base_model())), load_encoder().eval()
 
 
 def base_encoder_embeddings(paragraphs: list[ParagraphScore]) -> np.ndarray | None:
@@ -139,17 +127,15 @@ def base_encoder_embeddings(paragraphs: list[ParagraphScore]) -> np.ndarray | No
 
     The tone model's own embedding (the adapter-tuned encoder) is shaped by its training
     task: there, two unrelated reporting paragraphs score cosine ~0.8-0.9 and a paraphrase
-    pair can score less, so it cannot align reworded paragraphs. Falls back to the stored
-    embeddings when the base encoder is unavailable.
+    pair can score less, so it cannot align reworded paragraphs.
     """
-    loaded = _base_encoder()
-    if loaded is None or not paragraphs:
-        return stored_embeddings(paragraphs)
+    if not paragraphs:
+        return None
     import torch
 
     from analyzer.model import mean_pool
 
-    tokenizer, encoder = loaded
+    tokenizer, encoder = _base_encoder()
     vectors = []
     for start in range(0, len(paragraphs), EMBED_BATCH):
         batch = tokenizer([p.text for p in paragraphs[start : start + EMBED_BATCH]], padding=True, truncation=True,

@@ -121,7 +121,7 @@ def test_bad_inputs_get_error_records_and_exit_1(inputs):
     assert "could not be scored" in result.stderr
 
 
-@pytest.mark.parametrize("args", [["/no/such/file.txt"], ["--format", "xml", "x"], ["--bogus"]])
+@pytest.mark.parametrize("args", [["/no/such/file.txt"], ["--format", "xml", "x"], ["--bogus"], ["--device", "cuda", "-"]])
 def test_usage_errors_exit_2_without_traceback(args):
     result = run(*args)
     assert result.exit_code == 2
