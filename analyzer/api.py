@@ -16,7 +16,9 @@ from analyzer.inference import RawScore, ToneScorer
 from analyzer.records import Document, DocumentScore, ErrorRecord, OpinionScore, Paragraph, ParagraphScore, SentimentScore
 from analyzer.segment import segment as split_paragraphs
 
-CHUNK_PARAGRAPHS = 2048  # paragraphs scored together: big enough to batch well, small enough to stream
+# Paragraphs scored together: enough to fill length-sorted batches, few enough that the first
+# records come out within seconds and memory stays flat.
+CHUNK_PARAGRAPHS = {"cpu": 512, "cuda": 8192}
 
 
 @lru_cache(maxsize=2)
@@ -47,7 +49,7 @@ class Analyzer:
               on_scored: Callable[[int], None] | None = None) -> Iterator[DocumentScore | ErrorRecord]:
         """Score documents lazily, in input order; `segment=False` makes each text one body paragraph."""
         pending: list[tuple[Document | ErrorRecord, list[Paragraph]]] = []
-        n_pending = 0
+        n_pending, chunk = 0, CHUNK_PARAGRAPHS[self.scorer.device]
         for number, item in enumerate(documents):
             document = Document(str(number), item) if isinstance(item, str) else item
             paragraphs = self._paragraphs(document.text, segment) if isinstance(document, Document) else []
@@ -55,7 +57,7 @@ class Analyzer:
                 document = ErrorRecord(document.doc_id, "empty document")
             pending.append((document, paragraphs))
             n_pending += len(paragraphs)
-            if n_pending >= CHUNK_PARAGRAPHS:
+            if n_pending >= chunk:
                 yield from self._score_chunk(pending, on_scored)
                 pending, n_pending = [], 0
         yield from self._score_chunk(pending, on_scored)

@@ -52,7 +52,7 @@ def _pipeline_run(pipe, heads, paragraphs: list[str], batch_size: int) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small corpus, for CI (under 2 minutes on 2 cores)")
-    parser.add_argument("--articles", type=int, default=None, help="BBC articles to use (default 12 quick, 60 CPU, 2225 GPU)")
+    parser.add_argument("--articles", type=int, default=None, help="BBC articles to use (default 8 quick, 60 CPU, 2225 GPU)")
     parser.add_argument("--repeats", type=int, default=None, help="timed runs of each system (default 3, 2 with --quick)")
     parser.add_argument("--model-dir", type=Path, default=None)
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
@@ -65,7 +65,7 @@ def main() -> int:
     analyzer = Analyzer(model_dir=args.model_dir, device=args.device)
     scorer = analyzer.scorer
     device = scorer.device
-    n_articles = args.articles or (12 if args.quick else 2225 if device == "cuda" else 60)
+    n_articles = args.articles or (8 if args.quick else 2225 if device == "cuda" else 60)
     articles = bbc_articles(n_articles)
     jsonl_path = args.out.parent / "bench-corpus.jsonl"
     jsonl_path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 N_PARAGRAPHS = 200_000
 PEAK_LIMIT_MB = 1536
-FIRST_OUTPUT_WITHIN_S = 60  # includes starting Python and loading the model
-WATCH_RECORDS = 5_000
+FIRST_OUTPUT_WITHIN_S = 30  # includes starting Python and loading the model
+WATCH_RECORDS = 2_000
 
 
 def _peak_mb(pid: int) -> float:
@@ -52,6 +52,7 @@ def test_200k_paragraph_input_streams_with_bounded_memory(tmp_path):
     finally:
         process.kill()
         process.wait()
+    print(f"first output after {first_output}s, peak memory {peak:.0f} MB")
     assert first_output is not None and first_output < FIRST_OUTPUT_WITHIN_S, f"first output after {first_output}s"
     records = [json.loads(line) for line in out.open() if line.endswith("\n")]
     assert len(records) >= WATCH_RECORDS
