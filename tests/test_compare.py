@@ -30,11 +30,11 @@ from analyzer.compare import (
 )
 from analyzer.compare_table import render_comparison_table
 from analyzer.records import DocumentScore, OpinionScore, ParagraphScore, SentimentScore
+from tests.conftest import SEED_EDITORIAL as SEED_A
+from tests.conftest import SEED_PLAIN as SEED_B
+from tests.conftest import SEEDS
 
 ROOT = Path(__file__).resolve().parent.parent
-SEEDS = Path("/work/shared/seeds") if Path("/work/shared/seeds").is_dir() else ROOT.parent / "shared" / "seeds"
-SEED_A = SEEDS / "000_a88b574ac107b0a8.txt"
-SEED_B = SEEDS / "001_16602f8ba67b567c.txt"
 EXAMPLES = ROOT / "examples"
 
 # ---------------------------------------------------------------------------- hand-built scores
@@ -261,20 +261,6 @@ def test_table_renders_rows_and_summary() -> None:
 
 
 # ---------------------------------------------------------------------------- real model
-
-
-def _analyzer():
-    missing = [p for p in ("analyzer/api.py", "models/tone-v1/config.json") if not (ROOT / p).exists()]
-    if missing:
-        pytest.skip(f"needs the Python API and the trained model; missing: {', '.join(missing)}")
-    from analyzer import Analyzer
-
-    return Analyzer()
-
-
-@pytest.fixture(scope="module")
-def analyzer():
-    return _analyzer()
 
 
 def score_pair(analyzer, text_a: str, text_b: str) -> tuple[DocumentScore, DocumentScore]:
