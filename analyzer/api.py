@@ -7,7 +7,10 @@ input passes through as its ErrorRecord so that records out = documents in.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import atexit
+import multiprocessing
+import os
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -21,6 +24,17 @@ from analyzer.segment import segment as split_paragraphs
 CHUNK_PARAGRAPHS = {"cpu": 512, "cuda": 8192}
 
 
+def _segmented(document: Document | ErrorRecord, segment: bool) -> tuple[Document | ErrorRecord, list[Paragraph]]:
+    """A document's paragraphs (one unit when not segmenting); an empty one becomes an error record."""
+    if isinstance(document, ErrorRecord):
+        return document, []
+    if segment:
+        paragraphs = split_paragraphs(document.text)
+    else:
+        paragraphs = [Paragraph(0, "body", document.text.strip())] if document.text.strip() else []
+    return (document, paragraphs) if paragraphs else (ErrorRecord(document.doc_id, "empty document"), [])
+
+
 @lru_cache(maxsize=2)
 def _shared_scorer(model_dir, device, batch_size, max_tokens) -> ToneScorer:
     """One loaded model per setting, shared by every Analyzer in the process."""
@@ -31,9 +45,12 @@ class Analyzer:
     """Loads the tone model once (lazily, on first use) and scores documents with it."""
 
     def __init__(self, model_dir: Path | str | None = None, device: str = "auto", batch_size: int = 128,
-                 max_tokens: int | None = None):
+                 max_tokens: int | None = None, workers: int | None = None):
+        """`workers`: processes that segment documents (default: up to 8 on CUDA, none on the CPU)."""
         self._options = {"model_dir": model_dir, "device": device, "batch_size": batch_size, "max_tokens": max_tokens}
         self._scorer: ToneScorer | None = None
+        self._workers = workers
+        self._worker_pool = None
 
     @property
     def scorer(self) -> ToneScorer:
@@ -50,11 +67,10 @@ class Analyzer:
         """Score documents lazily, in input order; `segment=False` makes each text one body paragraph."""
         pending: list[tuple[Document | ErrorRecord, list[Paragraph]]] = []
         n_pending, chunk = 0, CHUNK_PARAGRAPHS[self.scorer.device]
-        for number, item in enumerate(documents):
-            document = Document(str(number), item) if isinstance(item, str) else item
-            paragraphs = self._paragraphs(document.text, segment) if isinstance(document, Document) else []
-            if isinstance(document, Document) and not paragraphs:
-                document = ErrorRecord(document.doc_id, "empty document")
+        items = (Document(str(n), item) if isinstance(item, str) else item for n, item in enumerate(documents))
+        split = partial(_segmented, segment=segment)
+        pool = self._pool()
+        for document, paragraphs in (pool.imap(split, items, chunksize=16) if pool else map(split, items)):
             pending.append((document, paragraphs))
             n_pending += len(paragraphs)
             if n_pending >= chunk:
@@ -78,11 +94,19 @@ class Analyzer:
                 raise ValueError(f"{record.doc_id}: {record.error}")
         return compare_documents(scored[0], scored[1])
 
-    @staticmethod
-    def _paragraphs(text: str, segment: bool) -> list[Paragraph]:
-        if segment:
-            return split_paragraphs(text)
-        return [Paragraph(0, "body", text.strip())] if text.strip() else []
+    def _pool(self):
+        """Worker processes for segmentation, started once (fork: they inherit the loaded code).
+
+        On a GPU the forward pass is cheap and the pure-Python segmentation bounds throughput;
+        on the CPU the model needs every core, so no workers are used there by default.
+        """
+        workers = self._workers if self._workers is not None else (min(8, (os.cpu_count() or 1) - 1) if self.scorer.device == "cuda" else 1)
+        if workers <= 1:
+            return None
+        if self._worker_pool is None:
+            self._worker_pool = multiprocessing.get_context("fork").Pool(workers)
+            atexit.register(self._worker_pool.terminate)
+        return self._worker_pool
 
     def _score_chunk(self, pending, on_scored) -> Iterator[DocumentScore | ErrorRecord]:
         texts = [p.text for _, paragraphs in pending for p in paragraphs]

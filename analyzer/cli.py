@@ -76,6 +76,7 @@ def score(
     device: Device = typer.Option(Device.auto, "--device", help="auto picks CUDA when present."),
     no_segment: bool = typer.Option(False, "--no-segment", help="Each input text is one unit (for single sentences)."),
     model_dir: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the shipped models/tone-v1)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes that segment documents (default: up to 8 on CUDA, 1 on the CPU)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
     """Score every paragraph (or each text, with --no-segment) and write one record per paragraph or document."""
@@ -83,7 +84,7 @@ def score(
         records = read_inputs(paths)
     except InputPathError as error:
         _fail(error.format_message(), 2)
-    analyzer = Analyzer(model_dir=model_dir, device=_checked_device(device), batch_size=batch_size)
+    analyzer = Analyzer(model_dir=model_dir, device=_checked_device(device), batch_size=batch_size, workers=workers)
     failures = 0
     stream = output.open("w", encoding="utf-8") if output else sys.stdout
     writer = Writer(stream, fmt.value, level.value)

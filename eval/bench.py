@@ -55,6 +55,7 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=None, help="BBC articles to use (default 8 quick, 60 CPU, 2225 GPU)")
     parser.add_argument("--repeats", type=int, default=None, help="timed runs of each system (default 3, 2 with --quick)")
     parser.add_argument("--model-dir", type=Path, default=None)
+    parser.add_argument("--workers", type=int, default=None, help="segmentation processes (default: the analyzer's)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--out", type=Path, default=Path("eval/out/bench.json"))
     args = parser.parse_args()
@@ -62,7 +63,7 @@ def main() -> int:
     from transformers import pipeline
 
     args.repeats = args.repeats or (2 if args.quick else 3)
-    analyzer = Analyzer(model_dir=args.model_dir, device=args.device)
+    analyzer = Analyzer(model_dir=args.model_dir, device=args.device, workers=args.workers)
     scorer = analyzer.scorer
     device = scorer.device
     n_articles = args.articles or (8 if args.quick else 2225 if device == "cuda" else 60)

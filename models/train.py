@@ -303,6 +303,8 @@ def combine_and_calibrate(prepared: Path, run_dirs: list[Path], model_dir: Path,
 
     runs = [json.loads((d / "run.json").read_text()) for d in run_dirs]
     recipe = Recipe(**runs[0]["recipe"])
+    if recipe.full_finetune:
+        raise SystemExit("combine writes LoRA adapters; full fine-tune runs are for comparison only (too large to ship)")
     states = [load_file(str(d / "state.safetensors")) for d in run_dirs]
     state = soup(states)
     k = len(states)

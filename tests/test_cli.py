@@ -104,6 +104,11 @@ def test_formats(inputs):
     assert json.loads(out.read_text())["n_paragraphs"] == 1
 
 
+def test_worker_processes_give_the_same_records(inputs):
+    args = [str(inputs / "articles"), str(inputs / "docs.jsonl"), "--level", "paragraph"]
+    assert lines(run(*args, "--workers", "2")) == lines(run(*args)) != []
+
+
 def test_bad_inputs_get_error_records_and_exit_1(inputs):
     bad = inputs / "bad"
     bad.mkdir()
@@ -111,7 +116,7 @@ def test_bad_inputs_get_error_records_and_exit_1(inputs):
     (bad / "latin1.txt").write_bytes("caf\xe9 au lait".encode("latin-1"))
     (bad / "empty.txt").write_text("   \n")
     (bad / "docs.jsonl").write_text('{"id": "ok", "text": "A plain sentence about the weather."}\n{not json\n{"id": "no-text"}\n')
-    result = run(str(bad), str(inputs / "articles" / "b.txt"))
+    result = run(str(bad), str(inputs / "articles" / "b.txt"), "--workers", "2")
     assert result.exit_code == 1
     records = lines(result)
     assert len(records) == 7  # records out = documents in
