@@ -18,7 +18,7 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from analyzer.compare import (  # noqa: E402
+from analyzer.align import (  # noqa: E402
     SIMILARITY_THRESHOLD, base_encoder_embeddings, normalise, similarity_matrix, stored_embeddings,
 )
 from analyzer.records import DocumentScore  # noqa: E402

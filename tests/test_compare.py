@@ -17,9 +17,7 @@ import pytest
 from rich.console import Console
 
 from analyzer.aggregate import aggregate
-from analyzer.compare import (
-    Comparison,
-    compare_documents,
+from analyzer.align import (
     hungarian,
     lexical_similarity,
     longest_increasing,
@@ -28,6 +26,7 @@ from analyzer.compare import (
     similarity_matrix,
     stored_embeddings,
 )
+from analyzer.compare import Comparison, compare_documents
 from analyzer.compare_table import render_comparison_table
 from analyzer.records import DocumentScore, OpinionScore, ParagraphScore, SentimentScore
 from tests.conftest import SEED_EDITORIAL as SEED_A
