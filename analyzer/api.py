@@ -11,6 +11,7 @@ import atexit
 import multiprocessing
 import os
 from functools import lru_cache, partial
+from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -22,6 +23,7 @@ from analyzer.segment import segment as split_paragraphs
 # Paragraphs scored together: enough to fill length-sorted batches, few enough that the first
 # records come out within seconds and memory stays flat.
 CHUNK_PARAGRAPHS = {"cpu": 512, "cuda": 8192}
+SEGMENT_WINDOW = 1024  # documents handed to the segmentation workers at a time
 
 
 def _segmented(document: Document | ErrorRecord, segment: bool) -> tuple[Document | ErrorRecord, list[Paragraph]]:
@@ -33,6 +35,12 @@ def _segmented(document: Document | ErrorRecord, segment: bool) -> tuple[Documen
     else:
         paragraphs = [Paragraph(0, "body", document.text.strip())] if document.text.strip() else []
     return (document, paragraphs) if paragraphs else (ErrorRecord(document.doc_id, "empty document"), [])
+
+
+def _windows(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while window := list(islice(iterator, size)):
+        yield window
 
 
 @lru_cache(maxsize=2)
@@ -70,7 +78,9 @@ class Analyzer:
         items = (Document(str(n), item) if isinstance(item, str) else item for n, item in enumerate(documents))
         split = partial(_segmented, segment=segment)
         pool = self._pool()
-        for document, paragraphs in (pool.imap(split, items, chunksize=16) if pool else map(split, items)):
+        # Pool.imap would read the whole input ahead; windows keep the memory bound of streaming.
+        segmented = (pair for window in _windows(items, SEGMENT_WINDOW) for pair in pool.imap(split, window, chunksize=16)) if pool else map(split, items)
+        for document, paragraphs in segmented:
             pending.append((document, paragraphs))
             n_pending += len(paragraphs)
             if n_pending >= chunk:
