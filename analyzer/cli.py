@@ -58,12 +58,10 @@ def _checked_device(device: Device) -> str:
         _fail(str(error), 2)
 
 
-def _progress(quiet: bool) -> Progress | None:
-    """A spinner with a document count on stderr, only for a person watching a terminal."""
-    if quiet or not sys.stderr.isatty():
-        return None
+def _progress(quiet: bool) -> Progress:
+    """A spinner with a document count on stderr, shown only to a person watching a terminal."""
     return Progress(SpinnerColumn(), TextColumn("scored {task.completed} documents"), TimeElapsedColumn(),
-                    console=stderr, transient=True)
+                    console=stderr, transient=True, disable=quiet or not sys.stderr.isatty())
 
 
 @app.command()
@@ -90,7 +88,7 @@ def score(
     writer = Writer(stream, fmt.value, level.value)
     progress = _progress(quiet)
     try:
-        with progress or _NoProgress() as shown:
+        with progress as shown:
             task = shown.add_task("score", total=None)
             for record in analyzer.score(records, segment=not no_segment, on_scored=lambda n: shown.advance(task, n)):
                 if isinstance(record, ErrorRecord):
@@ -106,22 +104,6 @@ def score(
     if failures:
         stderr.print(f"{failures} document(s) could not be scored", highlight=False)
         raise typer.Exit(1)
-
-
-class _NoProgress:
-    """Stands in for a Progress when nothing is shown."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def add_task(self, *args, **kwargs) -> int:
-        return 0
-
-    def advance(self, *args) -> None:
-        pass
 
 
 @app.command()

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import zip_longest
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from analyzer.align import SIMILARITY_THRESHOLD, AlignedPair, Embedder, align, base_encoder_embeddings, rounded
 from analyzer.records import DocumentScore, ParagraphScore
 
 DELTA_DIRECTION = "b_minus_a"
+TONE_MARK = {"negative": "▼", "neutral": "●", "positive": "▲"}  # shared by the table and the HTML report
 
 # Contrast wording thresholds (on the 0..1 opinion scale and the -1..1 sentiment score).
 CLEAR_SHARE_GAP = 0.15  # opinion-share gap worth calling "clearly more opinionated"
@@ -261,20 +262,13 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _body_mean(doc: DocumentScore, key: str, value: Callable[[ParagraphScore], float]) -> float | None:
-    """The aggregate when present, else recomputed from the body; None without body paragraphs."""
-    if doc.aggregates.get(key) is not None:
-        return float(doc.aggregates[key])
-    body = doc.body
-    return sum(value(p) for p in body) / len(body) if body else None
-
-
 def opinion_share(doc: DocumentScore) -> float | None:
-    return _body_mean(doc, "opinion_share", lambda p: float(p.opinion.label == "opinion"))
+    """From the document's aggregates (analyzer.aggregate); None without body paragraphs."""
+    return doc.aggregates["opinion_share"]
 
 
 def mean_sentiment(doc: DocumentScore) -> float | None:
-    return _body_mean(doc, "mean_sentiment_score", lambda p: p.sentiment.score)
+    return doc.aggregates["mean_sentiment_score"]
 
 
 def _added_sentence(side: str, only: list[ParagraphScore], where: Placement, shared: bool) -> str | None:

@@ -7,12 +7,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from analyzer.compare import Comparison, Row, aggregates_side_by_side
+from analyzer.compare import TONE_MARK, Comparison, Row, aggregates_side_by_side
 from analyzer.records import ParagraphScore
 
 SNIPPET = 60
 TONE_STYLE = {"negative": "red", "positive": "green", "neutral": "dim"}
-TONE_MARK = {"negative": "▼", "neutral": "●", "positive": "▲"}
 
 
 def snippet(text: str, width: int = SNIPPET) -> str:

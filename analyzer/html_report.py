@@ -11,10 +11,9 @@ from __future__ import annotations
 from html import escape
 from string import Template
 
-from analyzer.compare import Comparison, Row, aggregates_side_by_side
+from analyzer.compare import TONE_MARK, Comparison, Row, aggregates_side_by_side
 from analyzer.records import ParagraphScore
 
-TONE_MARK = {"negative": "▼", "neutral": "●", "positive": "▲"}
 SERIES = {"a": ("#b35900", ""), "b": ("#1f5f99", "5 3")}  # colour, dash pattern (print-safe)
 CHART_W, CHART_H, PAD = 640, 170, 34
 

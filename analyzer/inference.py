@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from analyzer.batching import make_batches, make_windows
-from analyzer.model import DEFAULT_MODEL_DIR, ModelConfig, load_tone_net, locate_base_model
+from analyzer.model import DEFAULT_MODEL_DIR, load_tone_net, locate_base_model
 
 DEFAULT_MAX_TOKENS = 2048  # padded tokens per batch on the CPU (fastest measured: cache-sized); 16x on a GPU
 
@@ -95,5 +95,3 @@ class ToneScorer:
             for i in range(n)
         ]
 
-
-__all__ = ["ModelConfig", "RawScore", "ToneScorer", "resolve_device"]
