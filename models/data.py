@@ -12,6 +12,7 @@ import bz2
 import csv
 import hashlib
 import io
+import math
 import re
 import tarfile
 import zipfile
@@ -50,15 +51,40 @@ def _sentiment_label(rating: float) -> int:
     return 1
 
 
-def _vader_ground_truth(name: str) -> list[tuple[str, float, str]]:
-    """Rows (id, mean rating, text) of one VADER ground-truth file, read with quoting disabled."""
+def soft_sentiment_target(mean: float, sd: float, raters: int = 20) -> list[float]:
+    """How sure the 3-class label is: P(negative, neutral, positive) for the raters' mean.
+
+    The label is a band of the mean of `raters` ratings; the mean's sampling error is about
+    sd / sqrt(raters), so a sentence whose mean sits near a band edge gets a split target
+    (normal approximation). The spread floor of 0.3 keeps unanimous sentences from a zero error.
+    """
+    error = max(sd, 0.3) / math.sqrt(raters)
+    normal_cdf = lambda x: 0.5 * (1 + math.erf(x / math.sqrt(2)))  # noqa: E731
+    negative = normal_cdf((-NEUTRAL_BAND - mean) / error)
+    positive = 1 - normal_cdf((NEUTRAL_BAND - mean) / error)
+    return [negative, 1 - negative - positive, positive]
+
+
+def _vader_file(name: str) -> str:
+    """One file of the VADER ratings archive inside the vaderSentiment sdist."""
     sdist = fetch_package(VADER_SDIST, sdist=True)
     with tarfile.open(sdist) as outer:
         member = next(m for m in outer.getmembers() if m.name.endswith("hutto_ICWSM_2014.tar.gz"))
         inner_bytes = outer.extractfile(member).read()
     with tarfile.open(fileobj=io.BytesIO(inner_bytes)) as inner:
-        member = next(m for m in inner.getmembers() if m.name.endswith(f"{name}_GroundTruth.txt"))
-        text = inner.extractfile(member).read().decode("utf-8", errors="replace")
+        member = next(m for m in inner.getmembers() if m.name.endswith(name))
+        return inner.extractfile(member).read().decode("utf-8", errors="replace")
+
+
+def _rating_spread(name: str) -> dict[str, float]:
+    """Standard deviation of the 20 individual ratings of each sentence (id -> sd)."""
+    rows = csv.reader(io.StringIO(_vader_file(f"{name}_anonDataRatings.txt")), delimiter="\t", quoting=csv.QUOTE_NONE)
+    return {row[0]: float(row[2]) for row in rows if len(row) >= 3}
+
+
+def _vader_ground_truth(name: str) -> list[tuple[str, float, str]]:
+    """Rows (id, mean rating, text) of one VADER ground-truth file, read with quoting disabled."""
+    text = _vader_file(f"{name}_GroundTruth.txt")
     rows = []
     for row in csv.reader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE):
         if len(row) >= 3 and row[2].strip():
@@ -67,9 +93,14 @@ def _vader_ground_truth(name: str) -> list[tuple[str, float, str]]:
 
 
 def nyt_sentences(split: str) -> Dataset:
-    """NYT editorial sentences with 3-class sentiment, split by article (the id's prefix)."""
+    """NYT editorial sentences with 3-class sentiment, split by article (the id's prefix).
+
+    `target` is the soft label of soft_sentiment_target, from the spread of the 20 ratings.
+    """
+    spread = _rating_spread("nytEditorialSnippets")
     rows = [
-        {"id": rid, "text": text, "rating": rating, "label": _sentiment_label(rating), "group": rid.split("_")[0]}
+        {"id": rid, "text": text, "rating": rating, "label": _sentiment_label(rating), "group": rid.split("_")[0],
+         "target": soft_sentiment_target(rating, spread[rid])}
         for rid, rating, text in _vader_ground_truth("nytEditorialSnippets")
     ]
     return Dataset.from_list(rows).filter(lambda r: split_of(r["group"], "nyt") == split)
@@ -123,7 +154,10 @@ def vader_extra_sentiment() -> Dataset:
 
 
 def checkthat(split: str, data_dir: Path | None = None) -> Dataset:
-    """CheckThat! 2023 Task 2 English sentences: SUBJ -> opinion (1), OBJ -> reporting (0)."""
+    """CheckThat! 2023 Task 2 English sentences: SUBJ -> opinion (1), OBJ -> reporting (0).
+
+    `target` is 2/3 on the label where the annotators disagreed (`solved_conflict`), else one-hot.
+    """
     folder = Path(data_dir) if data_dir else DEFAULT_CHECKTHAT_DIR
     path = folder / f"{split}_en.tsv"
     if not path.exists():
@@ -132,5 +166,8 @@ def checkthat(split: str, data_dir: Path | None = None) -> Dataset:
     with path.open(encoding="utf-8") as handle:
         for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
             if len(row) >= 3 and row[2] in ("SUBJ", "OBJ"):
-                rows.append({"id": row[0], "text": row[1], "label": int(row[2] == "SUBJ"), "group": row[0]})
+                label = int(row[2] == "SUBJ")
+                sure = 2 / 3 if len(row) >= 4 and row[3] == "True" else 1.0
+                target = [1 - sure, sure] if label else [sure, 1 - sure]
+                rows.append({"id": row[0], "text": row[1], "label": label, "group": row[0], "target": target})
     return Dataset.from_list(rows)

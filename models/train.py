@@ -22,7 +22,6 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
-from torch import nn
 
 from analyzer.model import BASE_PACKAGE, BASE_WEIGHTS, ToneNet, load_encoder, locate_base_model, sha256_of
 from analyzer.records import OPINION_LABELS, SENTIMENT_LABELS
@@ -51,6 +50,12 @@ class Recipe:
     nyt_repeat: int = 3
     paragraphs: int = 0
     full_finetune: bool = False
+    soft_labels: bool = False  # train on the rows' soft `target` where they have one
+    replay: int = 0  # > 0: the news rows plus this many sampled other rows, not everything
+    init_from: str = ""  # a run folder whose state.safetensors this run starts from (a continuation)
+
+
+NEWS_SOURCES = ("nyt", "checkthat")
 
 
 # ---------------------------------------------------------------- prepare
@@ -91,7 +96,7 @@ def prepare(out_dir: Path, data_dir: Path | None, paragraphs: int = 4000, seed: 
     def rows(dataset, task, source, rating=False):
         return [
             {"text": r["text"], "task": task, "label": r["label"], "source": source, "group": str(r["group"]),
-             **({"rating": r["rating"]} if rating else {})}
+             **({"rating": r["rating"]} if rating else {}), **({"target": r["target"]} if "target" in r else {})}
             for r in dataset
         ]
 
@@ -126,16 +131,30 @@ def read_jsonl(path: Path) -> list[dict]:
 # ---------------------------------------------------------------- fit
 
 
-def _batches(rows: list[dict], tokenizer, batch_size: int, max_length: int, shuffle: bool, rng: random.Random):
+def _target(row: dict, n_classes: int, soft: bool) -> list[float]:
+    """The training distribution of one row: its soft target if asked for, else one-hot."""
+    if soft and "target" in row:
+        return row["target"]
+    return [float(c == row["label"]) for c in range(n_classes)]
+
+
+def _batches(rows: list[dict], tokenizer, batch_size: int, max_length: int, shuffle: bool, rng: random.Random,
+             soft: bool = False):
+    """(encoded, tasks, labels, sentiment targets, opinion targets); a row's other head gets zeros."""
     order = list(range(len(rows)))
     if shuffle:
         rng.shuffle(order)
+    sizes = {"sentiment": len(SENTIMENT_LABELS), "opinion": len(OPINION_LABELS)}
     for start in range(0, len(order), batch_size):
         part = [rows[i] for i in order[start:start + batch_size]]
         encoded = tokenizer([r["text"] for r in part], padding=True, truncation=True, max_length=max_length, return_tensors="pt")
         tasks = torch.tensor([TASKS[r["task"]] for r in part])
         labels = torch.tensor([r["label"] for r in part])
-        yield encoded, tasks, labels
+        targets = {
+            task: torch.tensor([_target(r, size, soft) if r["task"] == task else [0.0] * size for r in part])
+            for task, size in sizes.items()
+        }
+        yield encoded, tasks, labels, targets["sentiment"], targets["opinion"]
 
 
 def build_net(recipe: Recipe, base_dir: Path) -> ToneNet:
@@ -153,7 +172,7 @@ def predict_logits(net: ToneNet, rows: list[dict], tokenizer, device: str, max_l
     """Logits of each row's own task head: [n, classes] for a set whose rows share one task."""
     net.eval()
     outputs = []
-    for encoded, tasks, _ in _batches(rows, tokenizer, 256, max_length, False, random.Random(0)):
+    for encoded, tasks, *_ in _batches(rows, tokenizer, 256, max_length, False, random.Random(0)):
         encoded = {k: v.to(device) for k, v in encoded.items()}
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
             sentiment, opinion, _ = net(encoded["input_ids"], encoded["attention_mask"])
@@ -189,52 +208,67 @@ def trainable_state(net: ToneNet, recipe: Recipe) -> dict[str, torch.Tensor]:
     return {k: v.detach().float().cpu().clone() for k, v in {**encoder, **net.heads_state()}.items()}
 
 
+def training_rows(prepared: Path, recipe: Recipe, rng: random.Random) -> list[dict]:
+    """The rows of one run: everything (or the news plus a replayed sample), news repeated."""
+    rows = read_jsonl(prepared / "train.jsonl")
+    if recipe.replay:
+        others = [r for r in rows if r["source"] not in NEWS_SOURCES]
+        rows = [r for r in rows if r["source"] in NEWS_SOURCES] + rng.sample(others, min(recipe.replay, len(others)))
+    # The in-domain news sets are small beside the proxies, so they are repeated.
+    rows += [r for r in rows if r["source"] == "checkthat"] * (recipe.checkthat_repeat - 1)
+    rows += [r for r in rows if r["source"] == "nyt"] * (recipe.nyt_repeat - 1)
+    if recipe.paragraphs:
+        rows += read_jsonl(prepared / "train_paragraphs.jsonl")[: recipe.paragraphs]
+    return rows
+
+
 def fit(prepared: Path, run_dir: Path, recipe: Recipe, device: str, base_dir: Path) -> dict:
-    """Train one run; keep the epoch with the best dev selection score."""
+    """Train one run (from scratch or from `recipe.init_from`); keep the epoch with the best dev selection score."""
     from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
     random.seed(recipe.seed)
     torch.manual_seed(recipe.seed)
     rng = random.Random(recipe.seed)
     tokenizer = AutoTokenizer.from_pretrained(str(base_dir))
-    rows = read_jsonl(prepared / "train.jsonl")
-    # The in-domain news sets are small beside the proxies, so they are repeated.
-    rows += [r for r in rows if r["source"] == "checkthat"] * (recipe.checkthat_repeat - 1)
-    rows += [r for r in rows if r["source"] == "nyt"] * (recipe.nyt_repeat - 1)
-    if recipe.paragraphs:
-        rows += read_jsonl(prepared / "train_paragraphs.jsonl")[: recipe.paragraphs]
+    rows = training_rows(prepared, recipe, rng)
     dev = {name: read_jsonl(prepared / f"{name}.jsonl") for name in DEV_SETS}
 
-    net = build_net(recipe, base_dir).to(device)
+    net = build_net(recipe, base_dir)
+    if recipe.init_from:
+        load_state(net, load_file(str(Path(recipe.init_from) / "state.safetensors")))
+    net.to(device)
     params = [p for p in net.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
     steps = recipe.epochs * math.ceil(len(rows) / recipe.batch_size)
     schedule = get_linear_schedule_with_warmup(optimizer, int(recipe.warmup * steps), steps)
-    loss_fn = nn.CrossEntropyLoss(reduction="none")
-    history, best, started = [], None, time.time()
+    history, started = [], time.time()
+
+    def evaluate(epoch: int) -> None:
+        """Score dev; keep this epoch's state if it is the best so far."""
+        scores = {**dev_scores(net, dev, tokenizer, device, recipe.max_length), "epoch": epoch}
+        print(f"seed {recipe.seed} epoch {epoch}: {json.dumps(scores)}", flush=True)
+        if not history or scores["selection"] > max(h["selection"] for h in history):
+            save_file(trainable_state(net, recipe), str(run_dir / "state.safetensors"))
+        history.append(scores)
+
+    if recipe.init_from:
+        evaluate(0)  # a continuation is kept only if it beats where it started
     for epoch in range(recipe.epochs):
         net.train()
-        for encoded, tasks, labels in _batches(rows, tokenizer, recipe.batch_size, recipe.max_length, True, rng):
+        for encoded, _, _, sentiment_target, opinion_target in _batches(rows, tokenizer, recipe.batch_size, recipe.max_length, True, rng, recipe.soft_labels):
             encoded = {k: v.to(device) for k, v in encoded.items()}
-            tasks, labels = tasks.to(device), labels.to(device)
             with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
                 sentiment, opinion, _ = net(encoded["input_ids"], encoded["attention_mask"])
-            is_opinion = tasks == TASKS["opinion"]
-            loss_sentiment = loss_fn(sentiment.float(), labels.clamp(max=2)) * (~is_opinion)
-            loss_opinion = loss_fn(opinion.float(), labels.clamp(max=1)) * is_opinion
-            loss = (loss_sentiment + loss_opinion).mean()
+            # Cross-entropy against each row's target distribution; the other head's target is all zeros.
+            loss = -((sentiment_target.to(device) * sentiment.float().log_softmax(-1)).sum(-1)
+                     + (opinion_target.to(device) * opinion.float().log_softmax(-1)).sum(-1)).mean()
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
             schedule.step()
-        scores = dev_scores(net, dev, tokenizer, device, recipe.max_length)
-        scores["epoch"] = epoch + 1
-        history.append(scores)
-        print(f"seed {recipe.seed} epoch {epoch + 1}: {json.dumps({k: v for k, v in scores.items()})}", flush=True)
-        if best is None or scores["selection"] > best["selection"]:
-            best = scores
-            save_file(trainable_state(net, recipe), str(run_dir / "state.safetensors"))
+        evaluate(epoch + 1)
+    best = max(history, key=lambda h: h["selection"])
     summary = {"recipe": asdict(recipe), "best": best, "history": history, "seconds": time.time() - started, "device": device}
     (run_dir / "run.json").write_text(json.dumps(summary, indent=1))
     return summary
@@ -364,7 +398,6 @@ def main() -> None:
             fit(args.prepared, run_dir, recipe, args.device, base_dir)
     if {"all", "combine"} & set(args.steps):
         combine_and_calibrate(args.prepared, run_dirs, args.model_dir, args.device, base_dir, args.name, args.version)
-
 
 if __name__ == "__main__":
     main()
