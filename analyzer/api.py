@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from analyzer.aggregate import aggregate
-from analyzer.inference import RawScore, ToneScorer
+from analyzer.inference import RawScore, ToneScorer, tokenize
 from analyzer.records import Document, DocumentScore, ErrorRecord, OpinionScore, Paragraph, ParagraphScore, SentimentScore
 from analyzer.segment import segment as split_paragraphs
 
@@ -25,16 +25,32 @@ from analyzer.segment import segment as split_paragraphs
 CHUNK_PARAGRAPHS = {"cpu": 512, "cuda": 8192}
 SEGMENT_WINDOW = 1024  # documents handed to the segmentation workers at a time
 
+Segmented = tuple[Document | ErrorRecord, list[Paragraph], list[list[int]] | None]
 
-def _segmented(document: Document | ErrorRecord, segment: bool) -> tuple[Document | ErrorRecord, list[Paragraph]]:
-    """A document's paragraphs (one unit when not segmenting); an empty one becomes an error record."""
+_worker_tokenize: Callable[[list[str]], list[list[int]]] | None = None  # set in segmentation workers
+
+
+def _start_worker(tokenize_texts: Callable[[list[str]], list[list[int]]]) -> None:
+    """A segmentation worker tokenizes its paragraphs too, one thread each (the workers are the parallelism)."""
+    global _worker_tokenize
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    _worker_tokenize = tokenize_texts
+
+
+def _segmented(document: Document | ErrorRecord, segment: bool) -> Segmented:
+    """A document's paragraphs (one unit when not segmenting) and, in a worker, their token ids.
+
+    An empty document becomes an error record.
+    """
     if isinstance(document, ErrorRecord):
-        return document, []
+        return document, [], None
     if segment:
         paragraphs = split_paragraphs(document.text)
     else:
         paragraphs = [Paragraph(0, "body", document.text.strip())] if document.text.strip() else []
-    return (document, paragraphs) if paragraphs else (ErrorRecord(document.doc_id, "empty document"), [])
+    if not paragraphs:
+        return ErrorRecord(document.doc_id, "empty document"), [], None
+    return document, paragraphs, _worker_tokenize([p.text for p in paragraphs]) if _worker_tokenize else None
 
 
 def _windows(items: Iterable, size: int) -> Iterator[list]:
@@ -73,15 +89,15 @@ class Analyzer:
     def score(self, documents: Iterable[Document | ErrorRecord | str], segment: bool = True,
               on_scored: Callable[[int], None] | None = None) -> Iterator[DocumentScore | ErrorRecord]:
         """Score documents lazily, in input order; `segment=False` makes each text one body paragraph."""
-        pending: list[tuple[Document | ErrorRecord, list[Paragraph]]] = []
+        pending: list[Segmented] = []
         n_pending, chunk = 0, CHUNK_PARAGRAPHS[self.scorer.device]
         items = (Document(str(n), item) if isinstance(item, str) else item for n, item in enumerate(documents))
         split = partial(_segmented, segment=segment)
         pool = self._pool()
         # Pool.imap would read the whole input ahead; windows keep the memory bound of streaming.
         segmented = (pair for window in _windows(items, SEGMENT_WINDOW) for pair in pool.imap(split, window, chunksize=16)) if pool else map(split, items)
-        for document, paragraphs in segmented:
-            pending.append((document, paragraphs))
+        for document, paragraphs, token_ids in segmented:
+            pending.append((document, paragraphs, token_ids))
             n_pending += len(paragraphs)
             if n_pending >= chunk:
                 yield from self._score_chunk(pending, on_scored)
@@ -107,21 +123,25 @@ class Analyzer:
     def _pool(self):
         """Worker processes for segmentation, started once (fork: they inherit the loaded code).
 
-        On a GPU the forward pass is cheap and the pure-Python segmentation bounds throughput;
-        on the CPU the model needs every core, so no workers are used there by default.
+        On a GPU the forward pass is cheap and the pure-Python segmentation and the tokenizer
+        bound throughput, so the workers do both; on the CPU the model needs every core, so no
+        workers are used there by default.
         """
         workers = self._workers if self._workers is not None else (min(8, (os.cpu_count() or 1) - 1) if self.scorer.device == "cuda" else 1)
         if workers <= 1:
             return None
         if self._worker_pool is None:
-            self._worker_pool = multiprocessing.get_context("fork").Pool(workers)
+            tokenize_texts = partial(tokenize, self.scorer.tokenizer)
+            self._worker_pool = multiprocessing.get_context("fork").Pool(workers, _start_worker, (tokenize_texts,))
             atexit.register(self._worker_pool.terminate)
         return self._worker_pool
 
-    def _score_chunk(self, pending, on_scored) -> Iterator[DocumentScore | ErrorRecord]:
-        texts = [p.text for _, paragraphs in pending for p in paragraphs]
-        raw = iter(self.scorer.score(texts)) if texts else iter(())
-        for document, paragraphs in pending:
+    def _score_chunk(self, pending: list[Segmented], on_scored) -> Iterator[DocumentScore | ErrorRecord]:
+        texts = [p.text for _, paragraphs, _ in pending for p in paragraphs]
+        tokenized = all(ids is not None for _, paragraphs, ids in pending if paragraphs)
+        token_ids = [ids for _, _, doc_ids in pending if doc_ids for ids in doc_ids] if tokenized else None
+        raw = iter(self.scorer.score(texts, token_ids)) if texts else iter(())
+        for document, paragraphs, _ in pending:
             if isinstance(document, ErrorRecord):
                 yield document
                 continue

@@ -40,6 +40,12 @@ def resolve_device(device: str) -> str:
     return device
 
 
+def tokenize(tokenizer, texts: Sequence[str]) -> list[list[int]]:
+    """Token ids without [CLS]/[SEP] (the windows add them): plain lists, cheap to send between processes."""
+    encoded = tokenizer(list(texts), add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False)
+    return encoded["input_ids"]
+
+
 class ToneScorer:
     """The loaded model plus its tokenizer; created once and reused for every batch."""
 
@@ -62,10 +68,12 @@ class ToneScorer:
         return self.config.model_version
 
     @torch.inference_mode()
-    def score(self, texts: Sequence[str]) -> list[RawScore]:
+    def score(self, texts: Sequence[str], token_ids: Sequence[Sequence[int]] | None = None) -> list[RawScore]:
+        """Score texts; `token_ids` (from `tokenize`) skips the tokenizer when the caller has them already."""
         if not texts:
             return []
-        token_ids = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        if token_ids is None:
+            token_ids = tokenize(self.tokenizer, texts)
         windows = make_windows(token_ids, self.tokenizer.cls_token_id, self.tokenizer.sep_token_id, self.config.max_length)
         n, hidden = len(texts), self.net.sentiment.in_features
         sentiment = torch.zeros(n, self.net.sentiment.out_features)

@@ -11,6 +11,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,7 +152,10 @@ def load_tone_net(model_dir: Path, base_dir: Path | None = None) -> tuple[ToneNe
     config = ModelConfig.read(model_dir)
     base_dir = base_dir or locate_base_model()
     verify_base(config, base_dir)
-    encoder = PeftModel.from_pretrained(load_encoder(base_dir), str(model_dir / "adapter")).merge_and_unload()
+    with warnings.catch_warnings():
+        # peft reads transformers' deprecated `is_gradient_checkpointing`: nothing a user can act on
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        encoder = PeftModel.from_pretrained(load_encoder(base_dir), str(model_dir / "adapter")).merge_and_unload()
     net = ToneNet(encoder, len(config.sentiment_labels), len(config.opinion_labels))
     heads = load_file(str(model_dir / "heads.safetensors"))
     net.sentiment.load_state_dict({"weight": heads["sentiment.weight"], "bias": heads["sentiment.bias"]})
