@@ -152,7 +152,7 @@ class Analyzer:
 
     def _paragraph_score(self, doc_id: str, paragraph: Paragraph, raw: RawScore) -> ParagraphScore:
         config = self.scorer.config
-        probs = {label: round(float(p), 4) for label, p in zip(config.sentiment_labels, raw.sentiment_probs)}
+        probs = {label: round(p, 4) for label, p in zip(config.sentiment_labels, raw.sentiment_probs)}
         sentiment_label = max(probs, key=probs.get)
         is_opinion = raw.opinion_prob >= config.opinion_threshold
         return ParagraphScore(

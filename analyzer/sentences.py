@@ -25,10 +25,10 @@ _BOUNDARY = re.compile(
 
 
 def _ends_with_abbreviation(text: str) -> bool:
-    word = re.search(r"(\S+)\.$", text.rstrip("\"'”’)]"))
-    if not word:
+    text = text.rstrip("\"'”’)]")
+    if not text.endswith(".") or len(text) < 2 or text[-2].isspace():
         return False
-    token = word.group(1).lower().lstrip("(\"'“‘")
+    token = text[:-1].split()[-1].lower().lstrip("(\"'“‘")
     return token in ABBREVIATIONS or re.fullmatch(r"[a-z]", token) is not None or re.fullmatch(r"(?:[a-z]\.)+[a-z]", token) is not None
 
 
