@@ -70,7 +70,7 @@ class Analyzer:
 
     def __init__(self, model_dir: Path | str | None = None, device: str = "auto", batch_size: int = 128,
                  max_tokens: int | None = None, workers: int | None = None):
-        """`workers`: processes that segment documents (default: up to 8 on CUDA, none on the CPU)."""
+        """`workers`: processes that segment and tokenize documents (default: up to 16 on CUDA, none on the CPU)."""
         self._options = {"model_dir": model_dir, "device": device, "batch_size": batch_size, "max_tokens": max_tokens}
         self._scorer: ToneScorer | None = None
         self._workers = workers
@@ -127,7 +127,7 @@ class Analyzer:
         bound throughput, so the workers do both; on the CPU the model needs every core, so no
         workers are used there by default.
         """
-        workers = self._workers if self._workers is not None else (min(8, (os.cpu_count() or 1) - 1) if self.scorer.device == "cuda" else 1)
+        workers = self._workers if self._workers is not None else (min(16, (os.cpu_count() or 1) - 1) if self.scorer.device == "cuda" else 1)
         if workers <= 1:
             return None
         if self._worker_pool is None:

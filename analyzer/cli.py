@@ -74,7 +74,7 @@ def score(
     device: Device = typer.Option(Device.auto, "--device", help="auto picks CUDA when present."),
     no_segment: bool = typer.Option(False, "--no-segment", help="Each input text is one unit (for single sentences)."),
     model_dir: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the shipped models/tone-v1)."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes that segment documents (default: up to 8 on CUDA, 1 on the CPU)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes that segment and tokenize documents (default: up to 16 on CUDA, one per core but one; 1 on the CPU)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
     """Score every paragraph (or each text, with --no-segment) and write one record per paragraph or document."""
