@@ -25,6 +25,7 @@ test: install
 	$(PY) -m pytest -q
 	$(PY) -m eval
 	$(PY) -m eval.bench --quick
+	$(PY) -m eval.stages --articles 10
 
 eval: install
 	$(PY) -m eval
