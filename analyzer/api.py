@@ -140,15 +140,19 @@ class Analyzer:
         texts = [p.text for _, paragraphs, _ in pending for p in paragraphs]
         tokenized = all(ids is not None for _, paragraphs, ids in pending if paragraphs)
         token_ids = [ids for _, _, doc_ids in pending if doc_ids for ids in doc_ids] if tokenized else None
-        raw = iter(self.scorer.score(texts, token_ids)) if texts else iter(())
+        yield from self.records(pending, self.scorer.score(texts, token_ids) if texts else [])
+        if on_scored:
+            on_scored(len(pending))
+
+    def records(self, pending: list[Segmented], raw: list[RawScore]) -> Iterator[DocumentScore | ErrorRecord]:
+        """Segmented documents and their paragraphs' raw scores (in order) -> output records."""
+        scores = iter(raw)
         for document, paragraphs, _ in pending:
             if isinstance(document, ErrorRecord):
                 yield document
                 continue
-            scores = [self._paragraph_score(document.doc_id, p, next(raw)) for p in paragraphs]
-            yield DocumentScore(document.doc_id, self.model_version, scores, aggregate(scores))
-        if on_scored:
-            on_scored(len(pending))
+            paragraph_scores = [self._paragraph_score(document.doc_id, p, next(scores)) for p in paragraphs]
+            yield DocumentScore(document.doc_id, self.model_version, paragraph_scores, aggregate(paragraph_scores))
 
     def _paragraph_score(self, doc_id: str, paragraph: Paragraph, raw: RawScore) -> ParagraphScore:
         config = self.scorer.config

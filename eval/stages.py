@@ -18,12 +18,10 @@ import time
 from functools import partial
 from pathlib import Path
 
-from analyzer.aggregate import aggregate
 from analyzer.api import Analyzer, _segmented, _start_worker
 from analyzer.batching import make_batches, make_windows
 from analyzer.inference import tokenize
 from analyzer.reading import read_inputs
-from analyzer.records import DocumentScore
 from analyzer.writers import Writer
 from models.packages import bbc_articles
 
@@ -56,15 +54,7 @@ def main() -> int:
     batch_s, _ = _timed(lambda: list(make_batches(make_windows(token_ids, tok.cls_token_id, tok.sep_token_id), scorer.max_tokens, scorer.batch_size)))
     texts = [p.text for _, paragraphs, _ in segmented for p in paragraphs]
     raw = scorer.score(texts, token_ids)
-
-    def records() -> list[DocumentScore]:
-        scores, out = iter(raw), []
-        for document, paragraphs, _ in segmented:
-            paragraph_scores = [analyzer._paragraph_score(document.doc_id, p, next(scores)) for p in paragraphs]
-            out.append(DocumentScore(document.doc_id, analyzer.model_version, paragraph_scores, aggregate(paragraph_scores)))
-        return out
-
-    records_s, documents_scored = _timed(records)
+    records_s, documents_scored = _timed(lambda: list(analyzer.records(segmented, raw)))
     writer = Writer(io.StringIO(), "jsonl", "paragraph")
     write_s, _ = _timed(lambda: [writer.write(d) for d in documents_scored])
 

@@ -140,7 +140,7 @@ def _target(row: dict, n_classes: int, soft: bool) -> list[float]:
 
 def _batches(rows: list[dict], tokenizer, batch_size: int, max_length: int, shuffle: bool, rng: random.Random,
              soft: bool = False):
-    """(encoded, tasks, labels, sentiment targets, opinion targets); a row's other head gets zeros."""
+    """(encoded, tasks, sentiment targets, opinion targets); a row's other head gets zeros."""
     order = list(range(len(rows)))
     if shuffle:
         rng.shuffle(order)
@@ -149,12 +149,11 @@ def _batches(rows: list[dict], tokenizer, batch_size: int, max_length: int, shuf
         part = [rows[i] for i in order[start:start + batch_size]]
         encoded = tokenizer([r["text"] for r in part], padding=True, truncation=True, max_length=max_length, return_tensors="pt")
         tasks = torch.tensor([TASKS[r["task"]] for r in part])
-        labels = torch.tensor([r["label"] for r in part])
         targets = {
             task: torch.tensor([_target(r, size, soft) if r["task"] == task else [0.0] * size for r in part])
             for task, size in sizes.items()
         }
-        yield encoded, tasks, labels, targets["sentiment"], targets["opinion"]
+        yield encoded, tasks, targets["sentiment"], targets["opinion"]
 
 
 def build_net(recipe: Recipe, base_dir: Path) -> ToneNet:
@@ -172,7 +171,7 @@ def predict_logits(net: ToneNet, rows: list[dict], tokenizer, device: str, max_l
     """Logits of each row's own task head: [n, classes] for a set whose rows share one task."""
     net.eval()
     outputs = []
-    for encoded, tasks, *_ in _batches(rows, tokenizer, 256, max_length, False, random.Random(0)):
+    for encoded, tasks, _, _ in _batches(rows, tokenizer, 256, max_length, False, random.Random(0)):
         encoded = {k: v.to(device) for k, v in encoded.items()}
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
             sentiment, opinion, _ = net(encoded["input_ids"], encoded["attention_mask"])
@@ -255,7 +254,7 @@ def fit(prepared: Path, run_dir: Path, recipe: Recipe, device: str, base_dir: Pa
         evaluate(0)  # a continuation is kept only if it beats where it started
     for epoch in range(recipe.epochs):
         net.train()
-        for encoded, _, _, sentiment_target, opinion_target in _batches(rows, tokenizer, recipe.batch_size, recipe.max_length, True, rng, recipe.soft_labels):
+        for encoded, _, sentiment_target, opinion_target in _batches(rows, tokenizer, recipe.batch_size, recipe.max_length, True, rng, recipe.soft_labels):
             encoded = {k: v.to(device) for k, v in encoded.items()}
             with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
                 sentiment, opinion, _ = net(encoded["input_ids"], encoded["attention_mask"])
@@ -398,6 +397,7 @@ def main() -> None:
             fit(args.prepared, run_dir, recipe, args.device, base_dir)
     if {"all", "combine"} & set(args.steps):
         combine_and_calibrate(args.prepared, run_dirs, args.model_dir, args.device, base_dir, args.name, args.version)
+
 
 if __name__ == "__main__":
     main()

@@ -43,7 +43,7 @@ def test_batches_use_soft_targets_only_when_asked() -> None:
         {"text": "A shameful decision.", "task": "opinion", "label": 1},
     ]
     for soft, expected in ((True, [0.1, 0.6, 0.3]), (False, [0.0, 1.0, 0.0])):
-        _, tasks, labels, sentiment, opinion = next(_batches(rows, tokenizer, 8, 32, False, random.Random(0), soft))
+        _, _, sentiment, opinion = next(_batches(rows, tokenizer, 8, 32, False, random.Random(0), soft))
         assert sentiment[0].tolist() == pytest.approx(expected)
         assert sentiment[1].tolist() == [0.0, 0.0, 0.0] and opinion[0].tolist() == [0.0, 0.0]
         assert opinion[1].tolist() == [0.0, 1.0]
