@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from analyzer.records import Paragraph
-from analyzer.sentences import split_sentences
+from analyzer.sentences import locate, split_sentences
 
 HEADLINE_MAX_WORDS = 25
 HEADING_MAX_WORDS = 15
@@ -259,7 +259,7 @@ def _split_off_boilerplate(text: str, sentences: list[str], first: int, last: in
 
     sentences[first:last] is the body (never empty); the sentences before and after it are boilerplate.
     """
-    spans = _sentence_spans(text, sentences)
+    spans = locate(text, sentences)
     pieces = [
         ("boilerplate", text[: spans[first][0]]),
         ("body", text[spans[first][0] : spans[last - 1][1]]),
@@ -268,12 +268,3 @@ def _split_off_boilerplate(text: str, sentences: list[str], first: int, last: in
     return [(kind, piece.strip()) for kind, piece in pieces if piece.strip()]
 
 
-def _sentence_spans(text: str, sentences: list[str]) -> list[tuple[int, int]]:
-    """Where each sentence lies in the text (split_sentences keeps every character but spaces)."""
-    spans: list[tuple[int, int]] = []
-    position = 0
-    for sentence in sentences:
-        start = text.index(sentence, position)
-        position = start + len(sentence)
-        spans.append((start, position))
-    return spans

@@ -17,10 +17,11 @@ ABBREVIATIONS = {
 
 # A boundary: closing punctuation, optional closing quotes/brackets, then either whitespace
 # before a plausible sentence start, or no space at all before a capitalised word
-# ("allies.Xi") -- the latter only after a lowercase letter or digit, so "U.S.Army" holds.
+# ("allies.Xi") -- the latter only after a lowercase letter or digit, so "U.S.Army" holds --
+# or an opening curly quote glued on ("slow.“I spend", "met.”“There").
 # A copyright sign after a full stop ("... impact. © 2024 Foo Media") starts a sentence too.
 _BOUNDARY = re.compile(
-    r"""(?<=[.!?])(?P<close>["'”’)\]]*)(?:\s+(?=["'“‘(\[]?[A-Z0-9]|©)|(?<=[a-z0-9][.!?])(?=[A-Z][a-z]))"""
+    r"""(?<=[.!?])(?P<close>["'”’)\]]*)(?:\s+(?=["'“‘(\[]?[A-Z0-9]|©)|(?<=[a-z0-9][.!?])(?=[A-Z][a-z])|(?=[“‘][A-Z]))"""
 )
 
 
@@ -48,3 +49,19 @@ def split_sentences(text: str) -> list[str]:
     if rest:
         sentences.append(rest)
     return sentences
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) character offsets of each sentence in `text`, so that text[start:end] is the sentence."""
+    return locate(text, split_sentences(text))
+
+
+def locate(text: str, sentences: list[str]) -> list[tuple[int, int]]:
+    """Where each of `text`'s sentences lies in it (split_sentences keeps every character but spaces)."""
+    spans: list[tuple[int, int]] = []
+    position = 0
+    for sentence in sentences:
+        start = text.index(sentence, position)
+        position = start + len(sentence)
+        spans.append((start, position))
+    return spans
