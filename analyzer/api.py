@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from analyzer.aggregate import aggregate
-from analyzer.inference import RawScore, ToneScorer, tokenize
-from analyzer.records import Document, DocumentScore, ErrorRecord, OpinionScore, Paragraph, ParagraphScore, SentimentScore
+from analyzer.inference import Logits, ToneScorer
+from analyzer.postprocess import Postprocessor
+from analyzer.prepare import PreparedText, prepare_texts
+from analyzer.records import Document, DocumentScore, ErrorRecord, Paragraph, ParagraphScore
 from analyzer.segment import segment as split_paragraphs
 
 # Paragraphs scored together: enough to fill length-sorted batches, few enough that the first
@@ -25,20 +27,20 @@ from analyzer.segment import segment as split_paragraphs
 CHUNK_PARAGRAPHS = {"cpu": 512, "cuda": 8192}
 SEGMENT_WINDOW = 1024  # documents handed to the segmentation workers at a time
 
-Segmented = tuple[Document | ErrorRecord, list[Paragraph], list[list[int]] | None]
+Segmented = tuple[Document | ErrorRecord, list[Paragraph], list[PreparedText] | None]
 
-_worker_tokenize: Callable[[list[str]], list[list[int]]] | None = None  # set in segmentation workers
+_worker_prepare: Callable[[list[str]], list[PreparedText]] | None = None  # set in segmentation workers
 
 
-def _start_worker(tokenize_texts: Callable[[list[str]], list[list[int]]]) -> None:
-    """A segmentation worker tokenizes its paragraphs too, one thread each (the workers are the parallelism)."""
-    global _worker_tokenize
+def _start_worker(prepare: Callable[[list[str]], list[PreparedText]]) -> None:
+    """A segmentation worker prepares (tokenizes, tags) its paragraphs too, one thread each (the workers are the parallelism)."""
+    global _worker_prepare
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
-    _worker_tokenize = tokenize_texts
+    _worker_prepare = prepare
 
 
 def _segmented(document: Document | ErrorRecord, segment: bool) -> Segmented:
-    """A document's paragraphs (one unit when not segmenting) and, in a worker, their token ids.
+    """A document's paragraphs (one unit when not segmenting) and, in a worker, their prepared tokens.
 
     An empty document becomes an error record.
     """
@@ -50,7 +52,7 @@ def _segmented(document: Document | ErrorRecord, segment: bool) -> Segmented:
         paragraphs = [Paragraph(0, "body", document.text.strip())] if document.text.strip() else []
     if not paragraphs:
         return ErrorRecord(document.doc_id, "empty document"), [], None
-    return document, paragraphs, _worker_tokenize([p.text for p in paragraphs]) if _worker_tokenize else None
+    return document, paragraphs, _worker_prepare([p.text for p in paragraphs]) if _worker_prepare else None
 
 
 def _windows(items: Iterable, size: int) -> Iterator[list]:
@@ -73,6 +75,7 @@ class Analyzer:
         """`workers`: processes that segment and tokenize documents (default: up to 16 on CUDA, none on the CPU)."""
         self._options = {"model_dir": model_dir, "device": device, "batch_size": batch_size, "max_tokens": max_tokens}
         self._scorer: ToneScorer | None = None
+        self._postprocessor: Postprocessor | None = None
         self._workers = workers
         self._worker_pool = None
 
@@ -81,6 +84,12 @@ class Analyzer:
         if self._scorer is None:
             self._scorer = _shared_scorer(**self._options)
         return self._scorer
+
+    @property
+    def postprocessor(self) -> Postprocessor:
+        if self._postprocessor is None:
+            self._postprocessor = Postprocessor(self.scorer.config)
+        return self._postprocessor
 
     @property
     def model_version(self) -> str:
@@ -106,8 +115,10 @@ class Analyzer:
 
     def score_texts(self, texts: Sequence[str]) -> list[ParagraphScore]:
         """Each text scored as one unit (no segmentation): for sentences and evaluation."""
-        raw = self.scorer.score(list(texts))
-        return [self._paragraph_score(str(i), Paragraph(0, "body", text), r) for i, (text, r) in enumerate(zip(texts, raw))]
+        prepared = self.scorer.prepare(list(texts))
+        logits = self.scorer.forward(prepared)
+        return [self.postprocessor.paragraph(str(i), Paragraph(0, "body", text), p, r)
+                for i, (text, p, r) in enumerate(zip(texts, prepared, logits))]
 
     def compare(self, a: Document | str, b: Document | str):
         """Align and contrast two versions of a story (see analyzer.compare)."""
@@ -131,43 +142,26 @@ class Analyzer:
         if workers <= 1:
             return None
         if self._worker_pool is None:
-            tokenize_texts = partial(tokenize, self.scorer.tokenizer)
-            self._worker_pool = multiprocessing.get_context("fork").Pool(workers, _start_worker, (tokenize_texts,))
+            prepare = partial(prepare_texts, self.scorer.tokenizer)
+            self._worker_pool = multiprocessing.get_context("fork").Pool(workers, _start_worker, (prepare,))
             atexit.register(self._worker_pool.terminate)
         return self._worker_pool
 
     def _score_chunk(self, pending: list[Segmented], on_scored) -> Iterator[DocumentScore | ErrorRecord]:
         texts = [p.text for _, paragraphs, _ in pending for p in paragraphs]
-        tokenized = all(ids is not None for _, paragraphs, ids in pending if paragraphs)
-        token_ids = [ids for _, _, doc_ids in pending if doc_ids for ids in doc_ids] if tokenized else None
-        yield from self.records(pending, self.scorer.score(texts, token_ids) if texts else [])
+        ready = all(prepared is not None for _, paragraphs, prepared in pending if paragraphs)
+        prepared = [item for _, _, items in pending if items for item in items] if ready else self.scorer.prepare(texts)
+        yield from self.records(pending, prepared, self.scorer.forward(prepared))
         if on_scored:
             on_scored(len(pending))
 
-    def records(self, pending: list[Segmented], raw: list[RawScore]) -> Iterator[DocumentScore | ErrorRecord]:
-        """Segmented documents and their paragraphs' raw scores (in order) -> output records."""
-        scores = iter(raw)
+    def records(self, pending: list[Segmented], prepared: list[PreparedText], logits: list[Logits]) -> Iterator[DocumentScore | ErrorRecord]:
+        """Segmented documents and their paragraphs' prepared tokens and logits (in order) -> output records."""
+        scores = iter(zip(prepared, logits))
+        post = self.postprocessor
         for document, paragraphs, _ in pending:
             if isinstance(document, ErrorRecord):
                 yield document
                 continue
-            paragraph_scores = [self._paragraph_score(document.doc_id, p, next(scores)) for p in paragraphs]
+            paragraph_scores = [post.paragraph(document.doc_id, p, *next(scores)) for p in paragraphs]
             yield DocumentScore(document.doc_id, self.model_version, paragraph_scores, aggregate(paragraph_scores))
-
-    def _paragraph_score(self, doc_id: str, paragraph: Paragraph, raw: RawScore) -> ParagraphScore:
-        config = self.scorer.config
-        probs = {label: round(p, 4) for label, p in zip(config.sentiment_labels, raw.sentiment_probs)}
-        sentiment_label = max(probs, key=probs.get)
-        is_opinion = raw.opinion_prob >= config.opinion_threshold
-        return ParagraphScore(
-            doc_id=doc_id,
-            index=paragraph.index,
-            kind=paragraph.kind,
-            text=paragraph.text,
-            sentiment=SentimentScore(sentiment_label, probs, round(probs["positive"] - probs["negative"], 4)),
-            opinion=OpinionScore("opinion" if is_opinion else "reporting", round(raw.opinion_prob, 4)),
-            tone=sentiment_label if is_opinion else "neutral",
-            model=self.model_version,
-            n_tokens=raw.n_tokens,
-            embedding=raw.embedding,
-        )

@@ -20,10 +20,12 @@ WINDOW_STRIDE = 384  # tokens between window starts: 128 tokens of overlap
 
 @dataclass
 class Window:
-    """A piece of one paragraph that fits the encoder: the paragraph's position and its token ids."""
+    """A piece of one paragraph that fits the encoder: the paragraph's position, its token ids
+    ([CLS] and [SEP] included) and where they start among the paragraph's tokens."""
 
     owner: int
     ids: list[int]
+    start: int = 0
 
 
 @dataclass
@@ -43,7 +45,7 @@ def make_windows(token_ids: Sequence[Sequence[int]], cls_id: int, sep_id: int, m
         if starts[-1] + body < len(ids):
             starts.append(len(ids) - body)
         for start in starts:
-            windows.append(Window(owner, [cls_id, *ids[start:start + body], sep_id]))
+            windows.append(Window(owner, [cls_id, *ids[start:start + body], sep_id], start))
     return windows
 
 

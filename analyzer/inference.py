@@ -1,11 +1,19 @@
-"""Runs the tone model over many texts fast: tokenise once, length-sorted batches, one pass.
+"""The forward stage: prepared texts -> pooled embeddings -> head logits, in one pass over the encoder.
 
-Both heads and the embedding come out of the same forward pass. Texts too long for the
-encoder are scored over overlapping windows whose logits are averaged (weighted by length).
+Texts are windowed ([CLS] ... [SEP], overlapping windows past 512 tokens), length-sorted into
+token-budget batches and encoded once. The same token states are pooled three ways:
+* the paragraph: the mean over all its tokens (the pooling the encoder was trained with);
+* each sentence, for sentiment: the mean over the sentence's tokens, read in context;
+* each sentence, for opinion: the mean over the sentence's tokens that are the author's own
+  (reported speech left out, see `analyzer.attribution`); a sentence that is all reported speech
+  has none and is reporting by the product's rule.
+Scoring every sentence therefore costs no second pass. Calibration and labels are applied
+later, in `analyzer.postprocess`; this module returns raw logits.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,18 +23,32 @@ import numpy as np
 import torch
 
 from analyzer.batching import make_batches, make_windows
-from analyzer.model import DEFAULT_MODEL_DIR, load_tone_net, locate_base_model
+from analyzer.model import DEFAULT_MODEL_DIR, load_tone_net, locate_base_model, sha256_of
+from analyzer.prepare import PreparedText, prepare_texts
 
 DEFAULT_MAX_TOKENS = 2048  # padded tokens per batch on the CPU (fastest measured: cache-sized); 16x on a GPU
 
 
 @dataclass
-class RawScore:
-    """Calibrated probabilities and the normalised embedding of one text."""
+class Pooled:
+    """Pooled token states of many texts; sentence rows are in text order, `owner` names their text."""
 
-    sentiment_probs: list[float]
-    opinion_prob: float
-    embedding: np.ndarray
+    paragraph: torch.Tensor  # [texts, hidden]
+    sentence: torch.Tensor  # [sentences, hidden]
+    sentence_own: torch.Tensor  # [sentences, hidden]: zeros where `own_tokens` is 0
+    own_tokens: torch.Tensor  # [sentences]: author's own tokens pooled for opinion
+    owner: np.ndarray  # [sentences]: index of the text each sentence belongs to
+
+
+@dataclass
+class Logits:
+    """Raw head outputs of one text: opinion as one log-odds value, sentiment per class."""
+
+    sentiment: np.ndarray  # [3]
+    opinion: float
+    sentence_sentiment: np.ndarray  # [sentences, 3]
+    sentence_opinion: np.ndarray  # [sentences]; -inf for a sentence that is all reported speech
+    embedding: np.ndarray  # unit-length paragraph embedding
     n_tokens: int
 
 
@@ -40,12 +62,6 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def tokenize(tokenizer, texts: Sequence[str]) -> list[list[int]]:
-    """Token ids without [CLS]/[SEP] (the windows add them): plain lists, cheap to send between processes."""
-    encoded = tokenizer(list(texts), add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False)
-    return encoded["input_ids"]
-
-
 class ToneScorer:
     """The loaded model plus its tokenizer; created once and reused for every batch."""
 
@@ -56,8 +72,16 @@ class ToneScorer:
         self.device = resolve_device(device)
         if self.device == "cpu":
             torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
-        self.net, self.config = load_tone_net(Path(model_dir or DEFAULT_MODEL_DIR))
+        model_dir = Path(model_dir or DEFAULT_MODEL_DIR)
+        self.model_dir = model_dir
+        self.net, self.config = load_tone_net(model_dir)
+        # what the encoder's token states depend on: the adapter's files and the base weights
+        adapter = "".join(sha256_of(f) for f in sorted((model_dir / "adapter").iterdir()))
+        self.model_key = adapter + self.config.base["sha256"]
         self.net.to(self.device)
+        # The heads run on the CPU copies of their few weights: pooling already left the device.
+        sentence_opinion = self.net.sentence_opinion if self.net.sentence_opinion is not None else self.net.opinion
+        self._heads = tuple(copy.deepcopy(head).cpu() for head in (self.net.sentiment, self.net.opinion, sentence_opinion))
         self.tokenizer = AutoTokenizer.from_pretrained(str(locate_base_model()))
         self.tokenizer.model_max_length = 1 << 30  # long texts are windowed here, not truncated
         self.batch_size = batch_size
@@ -67,40 +91,83 @@ class ToneScorer:
     def model_version(self) -> str:
         return self.config.model_version
 
+    def prepare(self, texts: Sequence[str]) -> list[PreparedText]:
+        return prepare_texts(self.tokenizer, texts)
+
     @torch.inference_mode()
-    def score(self, texts: Sequence[str], token_ids: Sequence[Sequence[int]] | None = None) -> list[RawScore]:
-        """Score texts; `token_ids` (from `tokenize`) skips the tokenizer when the caller has them already."""
-        if not texts:
-            return []
-        if token_ids is None:
-            token_ids = tokenize(self.tokenizer, texts)
-        windows = make_windows(token_ids, self.tokenizer.cls_token_id, self.tokenizer.sep_token_id, self.config.max_length)
-        n, hidden = len(texts), self.net.sentiment.in_features
-        sentiment = torch.zeros(n, self.net.sentiment.out_features)
-        opinion = torch.zeros(n, self.net.opinion.out_features)
-        embedding = torch.zeros(n, hidden)
-        weight = torch.zeros(n)
+    def pool(self, prepared: Sequence[PreparedText]) -> Pooled:
+        """One pass over the encoder; every text's and every sentence's pooled token states."""
+        hidden_size = self.net.sentiment.in_features
+        first_sentence = np.cumsum([0] + [len(p.sentences) for p in prepared])
+        n_texts, n_sentences = len(prepared), int(first_sentence[-1])
+        paragraph = torch.zeros(n_texts, hidden_size)
+        tokens = torch.zeros(n_texts)
+        sentence = torch.zeros(n_sentences + 1, hidden_size)  # the last row collects tokens of no sentence
+        sentence_tokens = torch.zeros(n_sentences + 1)
+        own = torch.zeros(n_sentences + 1, hidden_size)
+        own_tokens = torch.zeros(n_sentences + 1)
+        windows = make_windows([p.ids for p in prepared], self.tokenizer.cls_token_id, self.tokenizer.sep_token_id, self.config.max_length)
         use_autocast = self.device == "cuda"
         for batch in make_batches(windows, self.max_tokens, self.batch_size):
             ids = batch.input_ids.to(self.device, non_blocking=True)
             mask = batch.attention_mask.to(self.device, non_blocking=True)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_autocast):
-                s_logits, o_logits, pooled = self.net(ids, mask)
+                hidden = self.net.encode(ids, mask)
+            hidden = hidden.float().cpu()
             owners = torch.tensor([w.owner for w in batch.windows])
-            lengths = batch.attention_mask.sum(1).float()
-            sentiment.index_add_(0, owners, s_logits.float().cpu() * lengths[:, None])
-            opinion.index_add_(0, owners, o_logits.float().cpu() * lengths[:, None])
-            embedding.index_add_(0, owners, pooled.float().cpu() * lengths[:, None])
-            weight.index_add_(0, owners, lengths)
-        sentiment /= weight[:, None]
-        opinion /= weight[:, None]
-        sentiment += torch.tensor(self.config.sentiment_bias)
-        # Python floats, converted once per call: numpy scalars cost ten times more per use downstream.
-        sentiment_probs = (sentiment / self.config.sentiment_temperature).softmax(-1).tolist()
-        opinion_probs = (opinion / self.config.opinion_temperature).softmax(-1)[:, 1].tolist()
-        embedding = torch.nn.functional.normalize(embedding, dim=-1).numpy()
+            paragraph.index_add_(0, owners, (hidden * batch.attention_mask[..., None]).sum(1))
+            tokens.index_add_(0, owners, batch.attention_mask.sum(1).float())
+            rows, own_rows = self._sentence_rows(batch, prepared, first_sentence, n_sentences)
+            flat = hidden.reshape(-1, hidden_size)
+            sentence.index_add_(0, rows, flat)
+            sentence_tokens.index_add_(0, rows, torch.ones(len(rows)))
+            own.index_add_(0, own_rows, flat)
+            own_tokens.index_add_(0, own_rows, torch.ones(len(own_rows)))
+        own_tokens, sentence_tokens = own_tokens[:-1], sentence_tokens[:-1]
+        return Pooled(
+            paragraph=paragraph / tokens.clamp(min=1)[:, None],
+            sentence=sentence[:-1] / sentence_tokens.clamp(min=1)[:, None],
+            sentence_own=own[:-1] / own_tokens.clamp(min=1)[:, None],
+            own_tokens=own_tokens,
+            owner=np.repeat(np.arange(n_texts), np.diff(first_sentence)),
+        )
+
+    @staticmethod
+    def _sentence_rows(batch, prepared, first_sentence, n_sentences) -> tuple[torch.Tensor, torch.Tensor]:
+        """For every position of the batch, the sentence row it is pooled into (n_sentences: none)."""
+        width = batch.input_ids.shape[1]
+        rows = np.full((len(batch.windows), width), n_sentences, dtype=np.int64)
+        own_rows = rows.copy()
+        for row, window in enumerate(batch.windows):
+            text = prepared[window.owner]
+            piece = slice(window.start, window.start + len(window.ids) - 2)
+            local = text.sentence[piece]
+            target = np.where(local >= 0, local + first_sentence[window.owner], n_sentences)
+            rows[row, 1:1 + len(local)] = target
+            own_rows[row, 1:1 + len(local)] = np.where(text.own[piece], target, n_sentences)
+        return torch.from_numpy(rows.reshape(-1)), torch.from_numpy(own_rows.reshape(-1))
+
+    def forward(self, prepared: Sequence[PreparedText]) -> list[Logits]:
+        """Raw logits for each text and its sentences (no calibration)."""
+        if not prepared:
+            return []
+        pooled = self.pool(prepared)
+        sentiment_head, opinion_head, sentence_opinion_head = self._heads
+        with torch.inference_mode():
+            sentiment = sentiment_head(pooled.paragraph).numpy()
+            opinion = _log_odds(opinion_head(pooled.paragraph))
+            sentence_sentiment = sentiment_head(pooled.sentence).numpy()
+            sentence_opinion = _log_odds(sentence_opinion_head(pooled.sentence_own))
+        sentence_opinion[pooled.own_tokens.numpy() == 0] = -np.inf
+        embedding = torch.nn.functional.normalize(pooled.paragraph, dim=-1).numpy()
+        bounds = np.cumsum([0] + [len(p.sentences) for p in prepared])
         return [
-            RawScore(sentiment_probs[i], opinion_probs[i], embedding[i], len(token_ids[i]))
-            for i in range(n)
+            Logits(sentiment[i], float(opinion[i]), sentence_sentiment[bounds[i]:bounds[i + 1]],
+                   sentence_opinion[bounds[i]:bounds[i + 1]], embedding[i], prepared[i].n_tokens)
+            for i in range(len(prepared))
         ]
 
+
+def _log_odds(logits: torch.Tensor) -> np.ndarray:
+    """Two-class logits -> log P(opinion)/P(reporting), the one number the calibration reads."""
+    return (logits[:, 1] - logits[:, 0]).numpy().astype(np.float64)

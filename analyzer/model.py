@@ -63,22 +63,30 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 class ToneNet(nn.Module):
     """Encoder + both heads, so one forward pass gives sentiment, opinion and the embedding."""
 
-    def __init__(self, encoder: nn.Module, n_sentiment: int = 3, n_opinion: int = 2, dropout: float = 0.1):
+    def __init__(self, encoder: nn.Module, n_sentiment: int = 3, n_opinion: int = 2, dropout: float = 0.1,
+                 sentence_opinion: bool = False):
         super().__init__()
         hidden = encoder.config.hidden_size
         self.encoder = encoder
         self.dropout = nn.Dropout(dropout)
         self.sentiment = nn.Linear(hidden, n_sentiment)
         self.opinion = nn.Linear(hidden, n_opinion)
+        # tone-v2: opinion read per sentence, from the author's own tokens in context
+        self.sentence_opinion = nn.Linear(hidden, n_opinion) if sentence_opinion else None
+
+    def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Token states of the last layer: what every pooling reads."""
+        return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        hidden = self.encode(input_ids, attention_mask)
         pooled = mean_pool(hidden, attention_mask)
         features = self.dropout(pooled)
         return self.sentiment(features), self.opinion(features), pooled
 
     def heads_state(self) -> dict[str, torch.Tensor]:
-        return {f"{name}.{key}": value for name in ("sentiment", "opinion") for key, value in getattr(self, name).state_dict().items()}
+        names = ("sentiment", "opinion") + (("sentence_opinion",) if self.sentence_opinion is not None else ())
+        return {f"{name}.{key}": value for name in names for key, value in getattr(self, name).state_dict().items()}
 
 
 def load_encoder(base_dir: Path | None = None, dtype: torch.dtype = torch.float32) -> nn.Module:
@@ -105,6 +113,10 @@ class ModelConfig:
     sentiment_bias: list[float]
     max_length: int
     base: dict
+    # tone-v2: sentence-level opinion and how a paragraph's P(opinion) is made from its sentences
+    sentence_opinion_temperature: float = 1.0
+    sentence_opinion_threshold: float = 0.5
+    paragraph_opinion: dict | None = None  # None: the paragraph head alone (tone-v1)
 
     @classmethod
     def read(cls, model_dir: Path) -> "ModelConfig":
@@ -123,6 +135,9 @@ class ModelConfig:
             sentiment_bias=raw.get("biases", {}).get("sentiment", [0.0] * len(raw["labels"]["sentiment"])),
             max_length=raw.get("max_length", 512),
             base=raw["base"],
+            sentence_opinion_temperature=raw["temperatures"].get("sentence_opinion", raw["temperatures"]["opinion"]),
+            sentence_opinion_threshold=raw["thresholds"].get("sentence_opinion", raw["thresholds"]["opinion"]),
+            paragraph_opinion=raw.get("paragraph_opinion"),
         )
 
     @property
@@ -156,8 +171,9 @@ def load_tone_net(model_dir: Path, base_dir: Path | None = None) -> tuple[ToneNe
         # peft reads transformers' deprecated `is_gradient_checkpointing`: nothing a user can act on
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
         encoder = PeftModel.from_pretrained(load_encoder(base_dir), str(model_dir / "adapter")).merge_and_unload()
-    net = ToneNet(encoder, len(config.sentiment_labels), len(config.opinion_labels))
     heads = load_file(str(model_dir / "heads.safetensors"))
-    net.sentiment.load_state_dict({"weight": heads["sentiment.weight"], "bias": heads["sentiment.bias"]})
-    net.opinion.load_state_dict({"weight": heads["opinion.weight"], "bias": heads["opinion.bias"]})
+    net = ToneNet(encoder, len(config.sentiment_labels), len(config.opinion_labels), sentence_opinion="sentence_opinion.weight" in heads)
+    for name in ("sentiment", "opinion", "sentence_opinion"):
+        if f"{name}.weight" in heads:
+            getattr(net, name).load_state_dict({"weight": heads[f"{name}.weight"], "bias": heads[f"{name}.bias"]})
     return net.eval(), config

@@ -45,6 +45,30 @@ class OpinionScore:
 
 
 @dataclass
+class SentenceScore:
+    """One sentence of a paragraph: `start`/`end` are character offsets into the paragraph text."""
+
+    start: int
+    end: int
+    text: str
+    sentiment: SentimentScore
+    opinion: OpinionScore
+    tone: str
+    attributed: bool  # holds reported speech, left out of its opinion score
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "text": self.text, **_scores_dict(self.sentiment, self.opinion, self.tone),
+                "attributed": self.attributed}
+
+
+def _scores_dict(sentiment: SentimentScore, opinion: OpinionScore, tone: str) -> dict[str, Any]:
+    # built by hand: dataclasses.asdict deep-copies and was a fifth of the per-paragraph cost
+    return {"sentiment": {"label": sentiment.label, "probs": dict(sentiment.probs), "score": sentiment.score},
+            "opinion": {"label": opinion.label, "prob": opinion.prob},
+            "tone": {"label": tone}}
+
+
+@dataclass
 class ParagraphScore:
     """One scored paragraph; `tone` is the sentiment the author expresses (neutral when reporting)."""
 
@@ -58,19 +82,19 @@ class ParagraphScore:
     model: str
     n_tokens: int = 0
     embedding: Any = field(default=None, repr=False, compare=False)
+    sentences: list[SentenceScore] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "doc_id": self.doc_id,
-            "index": self.index,
-            "kind": self.kind,
-            "text": self.text,
-            # built by hand: dataclasses.asdict deep-copies and was a fifth of the per-paragraph cost
-            "sentiment": {"label": self.sentiment.label, "probs": dict(self.sentiment.probs), "score": self.sentiment.score},
-            "opinion": {"label": self.opinion.label, "prob": self.opinion.prob},
-            "tone": {"label": self.tone},
-            "model": self.model,
-        }
+    def to_dict(self, with_sentences: bool = False) -> dict[str, Any]:
+        record = {"doc_id": self.doc_id, "index": self.index, "kind": self.kind, "text": self.text,
+                  **_scores_dict(self.sentiment, self.opinion, self.tone), "model": self.model}
+        if with_sentences:
+            record["sentences"] = [s.to_dict() for s in self.sentences]
+        return record
+
+    def sentence_dicts(self) -> list[dict[str, Any]]:
+        """`--level sentence`: one record per sentence, pointing back to its paragraph."""
+        return [{"doc_id": self.doc_id, "paragraph_index": self.index, "kind": self.kind, **s.to_dict(), "model": self.model}
+                for s in self.sentences]
 
 
 @dataclass
@@ -89,7 +113,7 @@ class DocumentScore:
     def to_dict(self, with_paragraphs: bool = False) -> dict[str, Any]:
         record: dict[str, Any] = {"doc_id": self.doc_id, "model": self.model, **self.aggregates}
         if with_paragraphs:
-            record["paragraphs"] = [p.to_dict() for p in self.paragraphs]
+            record["paragraphs"] = [p.to_dict(with_sentences=True) for p in self.paragraphs]
         return record
 
 

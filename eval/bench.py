@@ -20,7 +20,6 @@ from pathlib import Path
 import torch
 
 from analyzer.api import Analyzer
-from analyzer.inference import tokenize
 from analyzer.model import mean_pool
 from analyzer.reading import read_inputs
 from analyzer.segment import segment
@@ -75,7 +74,7 @@ def main() -> int:
         for doc_id, text in articles:
             handle.write(json.dumps({"id": doc_id, "text": text}) + "\n")
     paragraphs = [p.text for _, text in articles for p in segment(text)]
-    n_tokens = sum(len(ids) + 2 for ids in tokenize(scorer.tokenizer, paragraphs))
+    n_tokens = sum(p.n_tokens + 2 for p in scorer.prepare(paragraphs))
 
     pipe_batch = 64 if device == "cuda" else 32
     # fp32 weights, as a user would load them; the pipeline shares the analyzer's merged encoder.

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from analyzer.api import Analyzer, _segmented, _start_worker
 from analyzer.batching import make_batches, make_windows
-from analyzer.inference import tokenize
+from analyzer.prepare import prepare_texts
 from analyzer.reading import read_inputs
 from analyzer.writers import Writer
 from models.packages import bbc_articles
@@ -45,16 +45,16 @@ def main() -> int:
         corpus.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in bbc_articles(args.articles)))
         read_s, documents = _timed(lambda: list(read_inputs([str(corpus)])))
 
-    _start_worker(partial(tokenize, scorer.tokenizer))  # as in a worker: one tokenizer thread
+    _start_worker(partial(prepare_texts, scorer.tokenizer))  # as in a worker: one tokenizer thread
     worker_s, segmented = _timed(lambda: [_segmented(d, True) for d in documents])
     blob = pickle.dumps(segmented)
     receive_s, _ = _timed(lambda: pickle.loads(blob))
-    token_ids = [ids for _, _, doc_ids in segmented if doc_ids for ids in doc_ids]
+    prepared = [item for _, _, items in segmented if items for item in items]
     tok = scorer.tokenizer
-    batch_s, _ = _timed(lambda: list(make_batches(make_windows(token_ids, tok.cls_token_id, tok.sep_token_id), scorer.max_tokens, scorer.batch_size)))
+    batch_s, _ = _timed(lambda: list(make_batches(make_windows([p.ids for p in prepared], tok.cls_token_id, tok.sep_token_id), scorer.max_tokens, scorer.batch_size)))
     texts = [p.text for _, paragraphs, _ in segmented for p in paragraphs]
-    raw = scorer.score(texts, token_ids)
-    records_s, documents_scored = _timed(lambda: list(analyzer.records(segmented, raw)))
+    logits = scorer.forward(prepared)
+    records_s, documents_scored = _timed(lambda: list(analyzer.records(segmented, prepared, logits)))
     writer = Writer(io.StringIO(), "jsonl", "paragraph")
     write_s, _ = _timed(lambda: [writer.write(d) for d in documents_scored])
 

@@ -1,0 +1,91 @@
+"""The postprocess stage: raw logits -> calibrated probabilities, labels and paragraph records.
+
+Everything read from the model's config.json is applied here and nowhere else: sentiment class
+offsets and temperature, the opinion temperatures and thresholds, and how a paragraph's
+P(opinion) is made from its sentences.
+
+Why sentences decide a paragraph's opinion: the label rule is that one clause in the author's
+own voice makes the paragraph opinion, and a mean over the whole paragraph's tokens dilutes that
+clause (tone-v1 gave such paragraphs 0.2-0.4). tone-v2 therefore reads P(opinion) per sentence
+and combines the most opinionated sentence with the paragraph's own reading in a logistic
+model fitted on paragraph-level dev data (`paragraph_opinion` in config.json):
+    logit P(paragraph is opinion) = a * max_sentence_log_odds + b * paragraph_log_odds + c
+A model without that entry (tone-v1) keeps its paragraph head alone.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from analyzer.inference import Logits
+from analyzer.model import ModelConfig
+from analyzer.prepare import PreparedText
+from analyzer.records import OpinionScore, Paragraph, ParagraphScore, SentenceScore, SentimentScore
+
+LOG_ODDS_LIMIT = 30.0  # a sentence that is all reported speech reads as this far towards reporting
+
+
+def _sigmoid(value: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-LOG_ODDS_LIMIT, min(LOG_ODDS_LIMIT, value))))
+
+
+class Postprocessor:
+    """Turns one text's logits into its scored record, with the calibration of one model."""
+
+    def __init__(self, config: ModelConfig):
+        self.config = config
+        self.labels = config.sentiment_labels
+        self._bias = np.asarray(config.sentiment_bias)
+        self._positive = self.labels.index("positive")
+        self._negative = self.labels.index("negative")
+
+    def sentiment(self, logits: np.ndarray) -> SentimentScore:
+        scaled = (logits + self._bias) / self.config.sentiment_temperature
+        exp = np.exp(scaled - scaled.max())
+        probs = (exp / exp.sum()).tolist()
+        rounded = {label: round(p, 4) for label, p in zip(self.labels, probs)}
+        label = max(rounded, key=rounded.get)
+        return SentimentScore(label, rounded, round(rounded["positive"] - rounded["negative"], 4))
+
+    def paragraph_opinion_prob(self, logits: Logits) -> float:
+        """P(opinion) of the paragraph: its head alone (tone-v1) or the sentence combination (tone-v2)."""
+        combination = self.config.paragraph_opinion
+        if combination is None or len(logits.sentence_opinion) == 0:
+            return _sigmoid(logits.opinion / self.config.opinion_temperature)
+        weights = combination["weights"]
+        strongest = max(-LOG_ODDS_LIMIT, float(np.max(logits.sentence_opinion)))
+        return _sigmoid(weights["sentence_max"] * strongest + weights["paragraph"] * logits.opinion + weights["bias"])
+
+    def sentence_opinion_prob(self, log_odds: float) -> float:
+        return _sigmoid(log_odds / self.config.sentence_opinion_temperature)
+
+    def paragraph(self, doc_id: str, paragraph: Paragraph, prepared: PreparedText, logits: Logits) -> ParagraphScore:
+        sentiment = self.sentiment(logits.sentiment)
+        opinion = _opinion(self.paragraph_opinion_prob(logits), self.config.opinion_threshold)
+        sentences = [self._sentence(paragraph.text, span, prepared, logits.sentence_sentiment[i], logits.sentence_opinion[i])
+                     for i, span in enumerate(prepared.sentences)]
+        return ParagraphScore(
+            doc_id=doc_id, index=paragraph.index, kind=paragraph.kind, text=paragraph.text,
+            sentiment=sentiment, opinion=opinion, tone=_tone(sentiment, opinion), model=self.config.model_version,
+            n_tokens=logits.n_tokens, embedding=logits.embedding, sentences=sentences,
+        )
+
+    def _sentence(self, text: str, span: tuple[int, int], prepared: PreparedText, sentiment_logits, opinion_log_odds) -> SentenceScore:
+        start, end = span
+        sentiment = self.sentiment(sentiment_logits)
+        opinion = _opinion(self.sentence_opinion_prob(float(opinion_log_odds)), self.config.sentence_opinion_threshold)
+        attributed = any(s < end and start < e for s, e in prepared.reported)
+        return SentenceScore(start, end, text[start:end], sentiment, opinion, _tone(sentiment, opinion), attributed)
+
+
+def _opinion(prob: float, threshold: float) -> OpinionScore:
+    if not math.isfinite(prob):
+        raise ValueError("the model produced a non-finite opinion probability")
+    return OpinionScore("opinion" if prob >= threshold else "reporting", round(prob, 4))
+
+
+def _tone(sentiment: SentimentScore, opinion: OpinionScore) -> str:
+    """The sentiment the author expresses: the sentiment when opinion, neutral when reporting."""
+    return sentiment.label if opinion.label == "opinion" else "neutral"
