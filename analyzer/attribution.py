@@ -7,9 +7,11 @@ opinion head (the encoder still reads them as context). Sentiment is pooled over
 because a reader perceives the valence of a quote too.
 
 What counts as reported, in order of how safe the cue is:
-* a quotation of four or more words when the paragraph attributes speech anywhere outside quotes
-  (a speech verb, "according to") or introduces the quote with a colon: long quotes in news are
-  speech, short ones are often the author's scare quotes ("the 'reform' package"), which stay;
+* a quotation of eight or more words (news quotes speech at that length, naming the speaker
+  in this paragraph or the one before), and one of four or more words when the paragraph
+  attributes speech outside quotes (a speech verb, "according to") or introduces the quote
+  with a colon; short quotations are often the author's scare quotes ("the 'reform' package"),
+  which stay; a quotation opened and not closed runs to the end of the paragraph;
 * a short quotation right after a naming verb ("called it 'a giveaway'", "dubbed", "described as");
 * the reported clause of "According to X, ...", "..., according to X", "..., the union said." and
   "Critics said (that) ..." / "Critics called the plan ...", with a short subject before the verb,
@@ -31,14 +33,19 @@ SPEECH_VERBS = (
     "|responds|predicted|predicts|believes|believed|thinks|thought|fears|feared|hopes|hoped|denied|denies"
     "|dismissed|dismisses|blamed|blames|criticised|criticized|criticises|criticizes|praised|praises"
     "|condemned|condemns|branded|brands|labelled|labeled|dubbed|insist|warn|argue|claim|believe|allege"
+    "|fear|hope|think|expect|expects|expected|predict|suggest|accuse|deny|complain|urge|admit|concede"
 )
 # The verbs that close a sentence as its attribution ("..., the union said."): speech only, since
 # "..., but who believes that?" ends in a verb of belief that is the author's own question.
 TAIL_VERBS = "said|says|added|adds|told|warned|argued|claimed|insisted|noted|wrote|explained|stated|countered|replied|responded"
 MIN_QUOTE_WORDS = 4
+LONG_QUOTE_WORDS = 8  # a quotation this long is someone's speech even when its speaker is named in another paragraph
 MAX_SUBJECT_WORDS = 7
 
 _QUOTE = re.compile(r"“[^“”]+”|\"[^\"]+\"|(?<![\w’'])‘[^‘’]+’(?![\w])")
+# News prints a quotation that runs on into the next paragraph with an opening mark and no
+# closing one: from an unmatched opening mark to the end of the paragraph is quoted.
+_OPENING = re.compile(r"(?:(?<=^)|(?<=[\s(:]))[“\"]")
 _SPEECH = re.compile(rf"\b(?:{SPEECH_VERBS})\b|\baccording to\b|\bin a statement\b|\bquoted\b", re.IGNORECASE)
 _NAMING = re.compile(r"(?<!so-)\b(?:called|calls|dubbed|dubs|described as|describes as|labelled|labeled|branded|termed)\s*$", re.IGNORECASE)
 _ACCORDING_FIRST = re.compile(r"^\W*according to\b[^,]{1,80},\s*", re.IGNORECASE)
@@ -53,13 +60,17 @@ _TURN = re.compile(r",\s+(?:but|yet|although|though|while)\b|;|\s[—–]\s")
 def reported_spans(text: str, sentences: list[Span]) -> list[Span]:
     """Character spans of `text` that report someone else's words (sorted, may overlap)."""
     quotes = [m.span() for m in _QUOTE.finditer(text)]
+    after_last = quotes[-1][1] if quotes else 0
+    if opening := _OPENING.search(text, after_last):
+        if not any(s <= opening.start() < e for s, e in quotes):
+            quotes.append((opening.start(), len(text)))
     outside = _outside(text, quotes)
     speech_outside = bool(_SPEECH.search(outside))
     spans: list[Span] = []
     for start, end in quotes:
         words = len(text[start:end].split())
         before = text[max(0, start - 40):start]
-        if words >= MIN_QUOTE_WORDS and (speech_outside or before.rstrip().endswith(":")):
+        if words >= LONG_QUOTE_WORDS or (words >= MIN_QUOTE_WORDS and (speech_outside or before.rstrip().endswith(":"))):
             spans.append((start, end))
         elif _NAMING.search(before):
             spans.append((start, end))

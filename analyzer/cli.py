@@ -6,6 +6,7 @@ line), 2 usage error (bad option, missing path).
 
 from __future__ import annotations
 
+import io
 import sys
 from enum import Enum
 from pathlib import Path
@@ -15,9 +16,6 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from analyzer.api import Analyzer
-from analyzer.inference import resolve_device
-from analyzer.model import ModelLoadError
 from analyzer.reading import InputPathError, read_inputs
 from analyzer.records import ErrorRecord
 from analyzer.writers import Writer
@@ -32,11 +30,19 @@ class Format(str, Enum):
     json = "json"
     csv = "csv"
     table = "table"
+    html = "html"
+
+
+class CompareFormat(str, Enum):
+    table = "table"
+    json = "json"
+    html = "html"
 
 
 class Level(str, Enum):
     document = "document"
     paragraph = "paragraph"
+    sentence = "sentence"
 
 
 class Device(str, Enum):
@@ -52,6 +58,8 @@ def _fail(message: str, status: int = 1) -> None:
 
 def _checked_device(device: Device) -> str:
     """An unusable --device is a usage error (exit 2), found before any input is read."""
+    from analyzer.inference import resolve_device  # torch loads here, after argument parsing
+
     try:
         return resolve_device(device.value)
     except ValueError as error:
@@ -67,17 +75,21 @@ def _progress(quiet: bool) -> Progress:
 @app.command()
 def score(
     paths: list[str] = typer.Argument(..., help="Files (.txt .md .html .jsonl), folders (recursive) or - for stdin."),
-    fmt: Format = typer.Option(Format.jsonl, "--format", "-f", help="Output format."),
-    level: Level = typer.Option(Level.document, "--level", "-l", help="One record per document or per paragraph."),
+    fmt: Format = typer.Option(Format.jsonl, "--format", "-f", help="Output format (html: one highlighted page, implies --explain)."),
+    level: Level = typer.Option(Level.document, "--level", "-l", help="One record per document, per paragraph or per sentence (with paragraph_index and offsets)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
     batch_size: int = typer.Option(128, "--batch-size", min=1, help="Most paragraphs in one forward pass."),
     device: Device = typer.Option(Device.auto, "--device", help="auto picks CUDA when present."),
     no_segment: bool = typer.Option(False, "--no-segment", help="Each input text is one unit (for single sentences)."),
-    model_dir: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the shipped models/tone-v1)."),
+    model_dir: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the shipped models/tone-v2)."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes that segment and tokenize documents (default: up to 16 on CUDA, one per core but one; 1 on the CPU)."),
+    explain: bool = typer.Option(False, "--explain", help="Add each paragraph's evidence: the words and the sentence that carry its scores."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
     """Score every paragraph (or each text, with --no-segment) and write one record per paragraph or document."""
+    from analyzer.api import Analyzer
+    from analyzer.model import ModelLoadError
+
     try:
         records = read_inputs(paths)
     except InputPathError as error:
@@ -90,7 +102,8 @@ def score(
     try:
         with progress as shown:
             task = shown.add_task("score", total=None)
-            for record in analyzer.score(records, segment=not no_segment, on_scored=lambda n: shown.advance(task, n)):
+            explain = explain or fmt == Format.html  # the page exists to show the evidence
+            for record in analyzer.score(records, segment=not no_segment, on_scored=lambda n: shown.advance(task, n), explain=explain):
                 if isinstance(record, ErrorRecord):
                     failures += 1
                     stderr.print(f"[red]error:[/] {record.doc_id}: {record.error}", highlight=False)
@@ -110,15 +123,17 @@ def score(
 def compare(
     a: str = typer.Argument(..., help="The first version (e.g. the editorialized one)."),
     b: str = typer.Argument(..., help="The second version (e.g. the plain report)."),
-    fmt: Format = typer.Option(Format.table, "--format", "-f", help="json or table."),
-    html: Optional[Path] = typer.Option(None, "--html", help="Also write a self-contained side-by-side HTML report here."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write json here instead of stdout."),
+    fmt: CompareFormat = typer.Option(CompareFormat.table, "--format", "-f", help="table, json or html (a self-contained side-by-side page)."),
+    html: Optional[Path] = typer.Option(None, "--html", help="Also write the HTML report here."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the chosen format here instead of stdout."),
     device: Device = typer.Option(Device.auto, "--device"),
-    model_dir: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the shipped models/tone-v1)."),
+    model_dir: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the shipped models/tone-v2)."),
 ) -> None:
     """Align the paragraphs of two versions of a story and contrast their tone and framing."""
     import json
 
+    from analyzer.api import Analyzer
+    from analyzer.model import ModelLoadError
     from analyzer.compare_table import render_comparison_table
     from analyzer.html_report import render_html
 
@@ -135,11 +150,18 @@ def compare(
         comparison = Analyzer(model_dir=model_dir, device=_checked_device(device)).compare(*documents)
     except (ModelLoadError, ValueError) as error:
         _fail(str(error))
-    if fmt == Format.json:
-        text = json.dumps(comparison.to_dict(), ensure_ascii=False, indent=1)
-        output.write_text(text + "\n", encoding="utf-8") if output else print(text)
+    if fmt == CompareFormat.json:
+        text = json.dumps(comparison.to_dict(), ensure_ascii=False, indent=1) + "\n"
+    elif fmt == CompareFormat.html:
+        text = render_html(comparison)
     else:
-        render_comparison_table(comparison, Console())
+        console = Console(file=io.StringIO(), width=160, force_terminal=False) if output else Console()
+        render_comparison_table(comparison, console)
+        text = console.file.getvalue() if output else None
+    if output:
+        output.write_text(text, encoding="utf-8")
+    elif text is not None:
+        sys.stdout.write(text)
     if html:
         html.write_text(render_html(comparison), encoding="utf-8")
         stderr.print(f"HTML report written to {html.resolve()}", highlight=False)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import Any, Iterable
 
-from analyzer.align import SIMILARITY_THRESHOLD, AlignedPair, Embedder, align, base_encoder_embeddings, rounded
+from analyzer.align import SIMILARITY_THRESHOLD, AlignedPair, Embedder, align, base_encoder_embeddings
 from analyzer.records import DocumentScore, ParagraphScore
 
 DELTA_DIRECTION = "b_minus_a"
@@ -22,6 +22,7 @@ TONE_MARK = {"negative": "▼", "neutral": "●", "positive": "▲"}  # shared b
 CLEAR_SHARE_GAP = 0.15  # opinion-share gap worth calling "clearly more opinionated"
 SOME_SHARE_GAP = 0.05
 SENTIMENT_GAP = 0.1
+EVIDENCE_NAMED = 4  # evidence phrases the summary names
 
 
 @dataclass
@@ -48,19 +49,8 @@ class Row:
 
 
 def paragraph_record(p: ParagraphScore) -> dict[str, Any]:
-    """A paragraph with its scores, without the embedding (JSON output)."""
-    return {
-        "index": p.index,
-        "kind": p.kind,
-        "text": p.text,
-        "opinion": {"label": p.opinion.label, "prob": rounded(p.opinion.prob)},
-        "sentiment": {
-            "label": p.sentiment.label,
-            "score": rounded(p.sentiment.score),
-            "probs": {label: rounded(prob) for label, prob in p.sentiment.probs.items()},
-        },
-        "tone": p.tone,
-    }
+    """A paragraph as `analyzer score` writes it (one schema everywhere), with sentences and evidence."""
+    return p.to_dict(with_sentences=True)
 
 
 @dataclass
@@ -300,7 +290,20 @@ def _framing_sentence(side: str, only: list[ParagraphScore]) -> str | None:
         by_tone.setdefault(p.tone, []).append(p.index)
     order = sorted(by_tone, key=lambda tone: (-len(by_tone[tone]), tone))
     tones = " and ".join(f"{tone} in tone ({paragraph_list(by_tone[tone])})" for tone in order)
-    return f"{side}'s added framing is {tones}."
+    words = evidence_phrases(opinion)
+    resting = f", resting on {', '.join(words)}" if words else ""
+    return f"{side}'s added framing is {tones}{resting}."
+
+
+def evidence_phrases(paragraphs: list[ParagraphScore], limit: int = EVIDENCE_NAMED) -> list[str]:
+    """The strongest opinion evidence phrases of some paragraphs, quoted, strongest first, no repeats."""
+    spans = sorted((s for p in paragraphs if p.evidence for s in p.evidence.opinion), key=lambda s: -s.weight)
+    named: list[str] = []
+    for span in spans:
+        quoted = f"'{span.text}'"
+        if quoted not in named:
+            named.append(quoted)
+    return named[:limit]
 
 
 def _shared_sentence(pairs: list[AlignedPair]) -> str:

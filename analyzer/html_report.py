@@ -38,6 +38,40 @@ def _attrs(**values: object) -> str:
 # --------------------------------------------------------------------------- cells
 
 
+def evidence_weight_scale(paragraphs) -> float:
+    """The largest opinion evidence weight of a page, so that highlight intensity compares across paragraphs."""
+    weights = [abs(s.weight) for p in paragraphs if p.evidence for s in p.evidence.opinion]
+    return max(weights, default=1.0) or 1.0
+
+
+def highlighted(p: ParagraphScore, scale: float) -> str:
+    """The paragraph text with its evidence marked: opinion words on an amber ground (stronger =
+    deeper), sentiment words underlined red (negative) or green (positive); weights on hover."""
+    if p.evidence is None:
+        return escape(p.text)
+    opinion = [(s.start, s.end, s.weight) for s in p.evidence.opinion]
+    sentiment = [(s.start, s.end, s.weight) for s in p.evidence.sentiment]
+    cuts = sorted({0, len(p.text), *(x for s, e, _ in opinion + sentiment for x in (s, e))})
+    parts = []
+    for start, end in zip(cuts, cuts[1:]):
+        piece = escape(p.text[start:end])
+        op = next((w for s, e, w in opinion if s <= start and end <= e), None)
+        se = next((w for s, e, w in sentiment if s <= start and end <= e), None)
+        if op is None and se is None:
+            parts.append(piece)
+            continue
+        classes, styles, titles = ["ev"], [], []
+        if op is not None:
+            classes.append("ev-op")
+            styles.append(f"background-color: hsla(32, 95%, 55%, {0.18 + 0.62 * min(abs(op) / scale, 1):.2f})")
+            titles.append(f"opinion evidence {op:+.3f}")
+        if se is not None:
+            classes.append("ev-neg" if se < 0 else "ev-pos")
+            titles.append(f"sentiment evidence {se:+.3f}")
+        parts.append(f'<span {_attrs(class_=" ".join(classes), style="; ".join(styles) or None, title="; ".join(titles), data_weight=f"{op if op is not None else se:.4f}")}>{piece}</span>')
+    return "".join(parts)
+
+
 def _scores_line(p: ParagraphScore) -> str:
     mark = TONE_MARK.get(p.tone, "●")
     return (
@@ -47,7 +81,7 @@ def _scores_line(p: ParagraphScore) -> str:
     )
 
 
-def paragraph_cell(p: ParagraphScore, side: str, moved: bool = False) -> str:
+def paragraph_cell(p: ParagraphScore, side: str, moved: bool = False, scale: float = 1.0) -> str:
     """A paragraph: coloured by opinion probability, bordered and marked by tone; others greyed."""
     if p.kind != "body":
         attrs = _attrs(class_=f"para other kind-{p.kind}", data_side=side, data_kind=p.kind, data_index=p.index)
@@ -64,7 +98,7 @@ def paragraph_cell(p: ParagraphScore, side: str, moved: bool = False) -> str:
         data_moved=moved,
     )
     note = '<div class="moved-note">↕ moved: B has this paragraph out of A\'s order</div>' if moved else ""
-    return f"<td {attrs}>{_scores_line(p)}<p>{escape(p.text)}</p>{note}</td>"
+    return f"<td {attrs}>{_scores_line(p)}<p>{highlighted(p, scale)}</p>{note}</td>"
 
 
 def gap_cell(side: str, other: ParagraphScore) -> str:
@@ -89,10 +123,10 @@ def _similarity_cell(row: Row) -> str:
     )
 
 
-def row_html(row: Row) -> str:
+def row_html(row: Row, scale: float) -> str:
     """One aligned row: A | similarity | B, an empty gap cell where a side has nothing."""
-    cells_a = paragraph_cell(row.a, "a") if row.a else gap_cell("a", row.b)
-    cells_b = paragraph_cell(row.b, "b", row.moved) if row.b else gap_cell("b", row.a)
+    cells_a = paragraph_cell(row.a, "a", scale=scale) if row.a else gap_cell("a", row.b)
+    cells_b = paragraph_cell(row.b, "b", row.moved, scale) if row.b else gap_cell("b", row.a)
     attrs = _attrs(
         class_=f"row {row.kind}",
         data_row=row.kind,
@@ -181,15 +215,21 @@ def summary_html(comparison: Comparison) -> str:
     return f'<section id="summary" class="summary" data-summary><h2>In short</h2><ul>{items}</ul></section>'
 
 
-LEGEND = (
-    '<p class="legend">Cell colour: opinion probability '
+SCALE_LEGEND = (
+    "Cell colour: opinion probability "
     + "".join(
         f'<span class="swatch" style="background-color: {opinion_colour(v)}">{v:.1f}</span>' for v in (0, 0.25, 0.5, 0.75, 1)
     )
     + ' · left border and mark: tone (<span class="tone tone-negative">▼ negative</span>, '
     '<span class="tone tone-neutral">● neutral</span>, <span class="tone tone-positive">▲ positive</span>)'
-    " · greyed: headline, headings, boilerplate (not counted) · ↕ moved · Δop = B − A</p>"
+    " · greyed: headline, headings, boilerplate (not counted)"
 )
+EVIDENCE_LEGEND = (
+    'Evidence: <span class="ev ev-op" style="background-color: hsla(32, 95%, 55%, 0.6)">words that carry the opinion</span> '
+    '(deeper = weighs more), <span class="ev ev-neg">negative</span> and <span class="ev ev-pos">positive</span> '
+    "words underlined; hover a word for its weight"
+)
+LEGEND = f'<p class="legend">{SCALE_LEGEND} · ↕ moved · Δop = B − A<br>{EVIDENCE_LEGEND}</p>'
 
 STYLE = """
 :root { --ink: #1d1d1f; --muted: #6b6b70; --line: #d9d9de; --neg: #b3261e; --pos: #1e7b45; --neu: #8a8a90; }
@@ -234,18 +274,20 @@ td.para.kind-heading p, td.para.kind-headline p { font-weight: bold; }
 td.gap { border: 1px dashed var(--line); background: repeating-linear-gradient(135deg, #fff 0 8px, #f5f5f7 8px 16px);
          color: var(--muted); font-size: 12px; text-align: center; vertical-align: middle; }
 td.gap.blank { background: none; border-color: transparent; }
+.ev { border-radius: 2px; padding: 0 1px; }
+.ev-neg { text-decoration: underline 2px var(--neg); text-underline-offset: 3px; }
+.ev-pos { text-decoration: underline 2px var(--pos); text-underline-offset: 3px; }
 @media print {
   body { max-width: none; padding: 0; font-size: 11pt; }
   .summary, td.gap { background: #fff; }
-  td.para, .swatch { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  td.para, .swatch, .ev { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   thead { display: table-header-group; }
   tr.row, .summary, .overview { break-inside: avoid; page-break-inside: avoid; }
   @page { margin: 14mm; }
 }
 """
 
-PAGE = Template(
-    """<!DOCTYPE html>
+HEAD = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -254,7 +296,10 @@ PAGE = Template(
 <style>$style</style>
 </head>
 <body>
-<header>
+"""  # shared with analyzer.html_document
+
+PAGE = Template(
+    HEAD + """<header>
 <h1>$title</h1>
 <p class="ids">A: <b>$a_id</b> · B: <b>$b_id</b> · model $model · pairs need similarity ≥ $threshold</p>
 </header>
@@ -277,6 +322,7 @@ $rows
 def render_html(comparison: Comparison) -> str:
     """The whole report as one self-contained HTML page."""
     a, b = comparison.a, comparison.b
+    scale = evidence_weight_scale(a.paragraphs + b.paragraphs)
     return PAGE.substitute(
         title="How two versions tell the story",
         style=STYLE,
@@ -288,5 +334,5 @@ def render_html(comparison: Comparison) -> str:
         chart=chart_svg(comparison),
         summary=summary_html(comparison),
         legend=LEGEND,
-        rows="\n".join(row_html(row) for row in comparison.rows()),
+        rows="\n".join(row_html(row, scale) for row in comparison.rows()),
     )

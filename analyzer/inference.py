@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from analyzer.batching import make_batches, make_windows
-from analyzer.model import DEFAULT_MODEL_DIR, load_tone_net, locate_base_model, sha256_of
+from analyzer.model import DEFAULT_MODEL_DIR, ModelConfig, load_tone_net, locate_base_model, sha256_of
 from analyzer.prepare import PreparedText, prepare_texts
 
 DEFAULT_MAX_TOKENS = 2048  # padded tokens per batch on the CPU (fastest measured: cache-sized); 16x on a GPU
@@ -38,6 +38,7 @@ class Pooled:
     sentence_own: torch.Tensor  # [sentences, hidden]: zeros where `own_tokens` is 0
     own_tokens: torch.Tensor  # [sentences]: author's own tokens pooled for opinion
     owner: np.ndarray  # [sentences]: index of the text each sentence belongs to
+    token_scores: list[np.ndarray] | None = None  # per text [tokens, directions]: each token state on the head directions
 
 
 @dataclass
@@ -50,6 +51,9 @@ class Logits:
     sentence_opinion: np.ndarray  # [sentences]; -inf for a sentence that is all reported speech
     embedding: np.ndarray  # unit-length paragraph embedding
     n_tokens: int
+    # with explain: [tokens, 2], each token's state on the opinion and the valence direction of
+    # the heads (a head is linear on a mean, so these add up to the logits: see analyzer.evidence)
+    token_scores: np.ndarray | None = None
 
 
 def resolve_device(device: str) -> str:
@@ -69,23 +73,33 @@ class ToneScorer:
                  max_tokens: int | None = None):
         from transformers import AutoTokenizer
 
-        self.device = resolve_device(device)
-        if self.device == "cpu":
+        device = resolve_device(device)
+        if device == "cpu":
             torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
-        model_dir = Path(model_dir or DEFAULT_MODEL_DIR)
-        self.model_dir = model_dir
-        self.net, self.config = load_tone_net(model_dir)
+        self.model_dir = Path(model_dir or DEFAULT_MODEL_DIR)
+        net, config = load_tone_net(self.model_dir)
         # what the encoder's token states depend on: the adapter's files and the base weights
-        adapter = "".join(sha256_of(f) for f in sorted((model_dir / "adapter").iterdir()))
-        self.model_key = adapter + self.config.base["sha256"]
-        self.net.to(self.device)
+        adapter = "".join(sha256_of(f) for f in sorted((self.model_dir / "adapter").iterdir()))
+        self.model_key = adapter + config.base["sha256"]
+        tokenizer = AutoTokenizer.from_pretrained(str(locate_base_model()))
+        tokenizer.model_max_length = 1 << 30  # long texts are windowed here, not truncated
+        self._attach(net, config, tokenizer, device, batch_size, max_tokens)
+
+    @classmethod
+    def from_parts(cls, net, config: ModelConfig, tokenizer, device: str, batch_size: int = 64) -> "ToneScorer":
+        """A scorer over a network in memory (training evaluates its epochs through the product's path)."""
+        scorer = cls.__new__(cls)
+        scorer.model_dir, scorer.model_key = None, None
+        scorer._attach(net, config, tokenizer, device, batch_size, None)
+        return scorer
+
+    def _attach(self, net, config: ModelConfig, tokenizer, device: str, batch_size: int, max_tokens: int | None) -> None:
+        self.device, self.config, self.tokenizer, self.batch_size = device, config, tokenizer, batch_size
+        self.net = net.to(device)
         # The heads run on the CPU copies of their few weights: pooling already left the device.
-        sentence_opinion = self.net.sentence_opinion if self.net.sentence_opinion is not None else self.net.opinion
-        self._heads = tuple(copy.deepcopy(head).cpu() for head in (self.net.sentiment, self.net.opinion, sentence_opinion))
-        self.tokenizer = AutoTokenizer.from_pretrained(str(locate_base_model()))
-        self.tokenizer.model_max_length = 1 << 30  # long texts are windowed here, not truncated
-        self.batch_size = batch_size
-        self.max_tokens = max_tokens or (DEFAULT_MAX_TOKENS * (16 if self.device == "cuda" else 1))
+        sentence_opinion = net.sentence_opinion if net.sentence_opinion is not None else net.opinion
+        self._heads = tuple(copy.deepcopy(head).cpu() for head in (net.sentiment, net.opinion, sentence_opinion))
+        self.max_tokens = max_tokens or (DEFAULT_MAX_TOKENS * (16 if device == "cuda" else 1))
 
     @property
     def model_version(self) -> str:
@@ -95,8 +109,11 @@ class ToneScorer:
         return prepare_texts(self.tokenizer, texts)
 
     @torch.inference_mode()
-    def pool(self, prepared: Sequence[PreparedText]) -> Pooled:
-        """One pass over the encoder; every text's and every sentence's pooled token states."""
+    def pool(self, prepared: Sequence[PreparedText], directions: torch.Tensor | None = None) -> Pooled:
+        """One pass over the encoder; every text's and every sentence's pooled token states.
+
+        `directions` ([hidden, k]): also project every token state on them (for evidence).
+        """
         hidden_size = self.net.sentiment.in_features
         first_sentence = np.cumsum([0] + [len(p.sentences) for p in prepared])
         n_texts, n_sentences = len(prepared), int(first_sentence[-1])
@@ -107,6 +124,9 @@ class ToneScorer:
         own = torch.zeros(n_sentences + 1, hidden_size)
         own_tokens = torch.zeros(n_sentences + 1)
         windows = make_windows([p.ids for p in prepared], self.tokenizer.cls_token_id, self.tokenizer.sep_token_id, self.config.max_length)
+        if directions is not None:
+            token_sums = [np.zeros((p.n_tokens, directions.shape[1])) for p in prepared]
+            token_counts = [np.zeros(p.n_tokens) for p in prepared]
         use_autocast = self.device == "cuda"
         for batch in make_batches(windows, self.max_tokens, self.batch_size):
             ids = batch.input_ids.to(self.device, non_blocking=True)
@@ -123,6 +143,8 @@ class ToneScorer:
             sentence_tokens.index_add_(0, rows, torch.ones(len(rows)))
             own.index_add_(0, own_rows, flat)
             own_tokens.index_add_(0, own_rows, torch.ones(len(own_rows)))
+            if directions is not None:
+                _project_tokens(batch, hidden @ directions, token_sums, token_counts)
         own_tokens, sentence_tokens = own_tokens[:-1], sentence_tokens[:-1]
         return Pooled(
             paragraph=paragraph / tokens.clamp(min=1)[:, None],
@@ -130,6 +152,7 @@ class ToneScorer:
             sentence_own=own[:-1] / own_tokens.clamp(min=1)[:, None],
             own_tokens=own_tokens,
             owner=np.repeat(np.arange(n_texts), np.diff(first_sentence)),
+            token_scores=[t / np.maximum(c, 1)[:, None] for t, c in zip(token_sums, token_counts)] if directions is not None else None,
         )
 
     @staticmethod
@@ -147,12 +170,12 @@ class ToneScorer:
             own_rows[row, 1:1 + len(local)] = np.where(text.own[piece], target, n_sentences)
         return torch.from_numpy(rows.reshape(-1)), torch.from_numpy(own_rows.reshape(-1))
 
-    def forward(self, prepared: Sequence[PreparedText]) -> list[Logits]:
-        """Raw logits for each text and its sentences (no calibration)."""
+    def forward(self, prepared: Sequence[PreparedText], explain: bool = False) -> list[Logits]:
+        """Raw logits for each text and its sentences (no calibration); with `explain`, token scores too."""
         if not prepared:
             return []
-        pooled = self.pool(prepared)
         sentiment_head, opinion_head, sentence_opinion_head = self._heads
+        pooled = self.pool(prepared, self._directions() if explain else None)
         with torch.inference_mode():
             sentiment = sentiment_head(pooled.paragraph).numpy()
             opinion = _log_odds(opinion_head(pooled.paragraph))
@@ -163,9 +186,28 @@ class ToneScorer:
         bounds = np.cumsum([0] + [len(p.sentences) for p in prepared])
         return [
             Logits(sentiment[i], float(opinion[i]), sentence_sentiment[bounds[i]:bounds[i + 1]],
-                   sentence_opinion[bounds[i]:bounds[i + 1]], embedding[i], prepared[i].n_tokens)
+                   sentence_opinion[bounds[i]:bounds[i + 1]], embedding[i], prepared[i].n_tokens,
+                   pooled.token_scores[i] if explain else None)
             for i in range(len(prepared))
         ]
+
+    def _directions(self) -> torch.Tensor:
+        """[hidden, 2]: the sentence opinion head's opinion-minus-reporting row and the sentiment
+        head's positive-minus-negative row (on the CPU, where pooling reads the token states)."""
+        sentiment_head, _, sentence_opinion_head = self._heads
+        labels = self.config.sentiment_labels
+        valence = sentiment_head.weight[labels.index("positive")] - sentiment_head.weight[labels.index("negative")]
+        opinion = sentence_opinion_head.weight[1] - sentence_opinion_head.weight[0]
+        return torch.stack([opinion, valence], 1).detach()
+
+
+def _project_tokens(batch, projected: torch.Tensor, sums: list[np.ndarray], counts: list[np.ndarray]) -> None:
+    """Add each window's token projections to its text's tokens (windows overlap: counts average them)."""
+    values = projected.float().cpu().numpy()
+    for row, window in enumerate(batch.windows):
+        n = len(window.ids) - 2
+        sums[window.owner][window.start:window.start + n] += values[row, 1:n + 1]
+        counts[window.owner][window.start:window.start + n] += 1
 
 
 def _log_odds(logits: torch.Tensor) -> np.ndarray:

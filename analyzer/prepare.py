@@ -26,6 +26,7 @@ class PreparedText:
     ids: np.ndarray  # int64 [tokens]
     sentence: np.ndarray  # int32 [tokens]: the sentence a token falls in, -1 for none
     own: np.ndarray  # bool [tokens]: False inside a span that reports someone else's words
+    offsets: np.ndarray  # int32 [tokens, 2]: each token's character span in the text (evidence spans)
     sentences: list[Span]  # character spans of the sentences
     reported: list[Span]  # character spans attributed to someone else
 
@@ -44,7 +45,8 @@ def prepare_texts(tokenizer, texts: Sequence[str]) -> list[PreparedText]:
 def _tagged(text: str, ids: list[int], offsets: list[tuple[int, int]]) -> PreparedText:
     spans = sentence_spans(text)
     reported = reported_spans(text, spans)
-    starts = np.fromiter((start for start, _ in offsets), dtype=np.int64, count=len(offsets))
+    spans_of_tokens = np.asarray(offsets, dtype=np.int32).reshape(-1, 2)
+    starts = spans_of_tokens[:, 0].astype(np.int64)
     sentence = np.full(len(ids), -1, dtype=np.int32)
     if spans:
         span_starts = np.array([s for s, _ in spans])
@@ -55,4 +57,4 @@ def _tagged(text: str, ids: list[int], offsets: list[tuple[int, int]]) -> Prepar
     own = np.ones(len(ids), dtype=bool)
     for start, end in reported:
         own &= ~((starts >= start) & (starts < end))
-    return PreparedText(np.asarray(ids, dtype=np.int64), sentence, own, spans, reported)
+    return PreparedText(np.asarray(ids, dtype=np.int64), sentence, own, spans_of_tokens, spans, reported)

@@ -83,12 +83,15 @@ class ParagraphScore:
     n_tokens: int = 0
     embedding: Any = field(default=None, repr=False, compare=False)
     sentences: list[SentenceScore] = field(default_factory=list)
+    evidence: Any = None  # analyzer.evidence.Evidence when scored with explain
 
     def to_dict(self, with_sentences: bool = False) -> dict[str, Any]:
         record = {"doc_id": self.doc_id, "index": self.index, "kind": self.kind, "text": self.text,
                   **_scores_dict(self.sentiment, self.opinion, self.tone), "model": self.model}
         if with_sentences:
             record["sentences"] = [s.to_dict() for s in self.sentences]
+        if self.evidence is not None:
+            record["evidence"] = self.evidence.to_dict()
         return record
 
     def sentence_dicts(self) -> list[dict[str, Any]]:

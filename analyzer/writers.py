@@ -10,6 +10,7 @@ import json
 from typing import Any, Iterable, TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from analyzer.records import DocumentScore, ErrorRecord
@@ -18,6 +19,8 @@ Record = DocumentScore | ErrorRecord
 
 PARAGRAPH_COLUMNS = ["doc_id", "index", "kind", "text", "sentiment", "p_negative", "p_neutral", "p_positive",
                      "sentiment_score", "opinion", "opinion_prob", "tone", "model", "error"]
+SENTENCE_COLUMNS = ["doc_id", "paragraph_index", "start", "end", "kind", "text", "sentiment", "p_negative", "p_neutral",
+                    "p_positive", "sentiment_score", "opinion", "opinion_prob", "tone", "attributed", "model", "error"]
 DOCUMENT_COLUMNS = ["doc_id", "n_paragraphs", "n_body", "opinion_share", "mean_opinion_prob", "mean_sentiment_score",
                     "tone_negative", "tone_neutral", "tone_positive", "model", "error"]
 
@@ -27,7 +30,9 @@ def rows(record: Record, level: str, with_paragraphs: bool = False) -> list[dict
     if isinstance(record, ErrorRecord):
         return [record.to_dict()]
     if level == "paragraph":
-        return [p.to_dict() for p in record.paragraphs]
+        return [p.to_dict(with_sentences=with_paragraphs) for p in record.paragraphs]
+    if level == "sentence":
+        return [s for p in record.paragraphs for s in p.sentence_dicts()]
     return [record.to_dict(with_paragraphs=with_paragraphs)]
 
 
@@ -37,7 +42,8 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
         return {"doc_id": row["doc_id"], "error": row["error"]}
     if "sentiment" in row:
         probs = row["sentiment"]["probs"]
-        return {**{k: row[k] for k in ("doc_id", "index", "kind", "text", "model")},
+        keys = ("doc_id", "paragraph_index", "start", "end", "kind", "text", "attributed", "model") if "paragraph_index" in row else ("doc_id", "index", "kind", "text", "model")
+        return {**{k: row[k] for k in keys},
                 "sentiment": row["sentiment"]["label"], "p_negative": probs["negative"], "p_neutral": probs["neutral"],
                 "p_positive": probs["positive"], "sentiment_score": row["sentiment"]["score"],
                 "opinion": row["opinion"]["label"], "opinion_prob": row["opinion"]["prob"], "tone": row["tone"]["label"]}
@@ -52,12 +58,18 @@ class Writer:
     def __init__(self, stream: TextIO, fmt: str, level: str):
         self.stream, self.fmt, self.level = stream, fmt, level
         self.count = 0
-        self._csv = csv.DictWriter(stream, PARAGRAPH_COLUMNS if level == "paragraph" else DOCUMENT_COLUMNS) if fmt == "csv" else None
+        columns = {"paragraph": PARAGRAPH_COLUMNS, "sentence": SENTENCE_COLUMNS}.get(level, DOCUMENT_COLUMNS)
+        self._csv = csv.DictWriter(stream, columns) if fmt == "csv" else None
         self._table_rows: list[dict[str, Any]] = []
+        self._documents: list[Record] = []  # html: one page for all documents, written at the end
         if self._csv:
             self._csv.writeheader()
 
     def write(self, record: Record) -> None:
+        if self.fmt == "html":
+            self._documents.append(record)
+            self.count += 1
+            return
         for row in rows(record, self.level, with_paragraphs=self.fmt == "json"):
             if self.fmt == "jsonl":
                 self.stream.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -75,6 +87,10 @@ class Writer:
             self.stream.write("[]\n" if self.count == 0 else "\n]\n")
         elif self.fmt == "table":
             render_table(self._table_rows, self.level, Console(file=self.stream, width=None if self.stream.isatty() else 160))
+        elif self.fmt == "html":
+            from analyzer.html_document import render_documents
+
+            self.stream.write(render_documents(self._documents))
         self.stream.flush()
 
 
@@ -84,19 +100,34 @@ def _colour(value: float | None, high: str = "red") -> str:
     return f"[{high}]{value:.2f}[/]" if value >= 0.5 else f"{value:.2f}"
 
 
+def _evidence_cell(evidence: dict | None) -> str:
+    """The top opinion phrases, else the top sentiment phrases with their sign."""
+    if not evidence:
+        return ""
+    if evidence["opinion"]:
+        return ", ".join(f"“{escape(s['text'])}”" for s in evidence["opinion"][:3])
+    return ", ".join(f"{'+' if s['weight'] > 0 else '−'}“{escape(s['text'])}”" for s in evidence["sentiment"][:3])
+
+
 def render_table(table_rows: Iterable[dict[str, Any]], level: str, console: Console) -> None:
     """A readable terminal table: one row per paragraph or per document."""
     table = Table(show_lines=False, header_style="bold")
-    if level == "paragraph":
-        for column in ("doc", "#", "kind", "text", "sentiment", "score", "opinion", "P(op)", "tone"):
-            table.add_column(column, overflow="fold", max_width=60 if column == "text" else None)
+    if level in ("paragraph", "sentence"):
+        table_rows = list(table_rows)
+        explained = any("evidence" in row for row in table_rows)
+        for column in ("doc", "#", "kind", "text", "sentiment", "score", "opinion", "P(op)", "tone") + (("evidence",) if explained else ()):
+            table.add_column(column, overflow="fold", max_width=60 if column == "text" else 30 if column == "evidence" else None)
         for row in table_rows:
             if "error" in row:
-                table.add_row(row["doc_id"], "", "[red]error[/]", row["error"], "", "", "", "", "")
+                table.add_row(row["doc_id"], "", "[red]error[/]", row["error"], *[""] * (6 + explained))
                 continue
             dim = "" if row["kind"] == "body" else "[dim]"
-            table.add_row(row["doc_id"], str(row["index"]), row["kind"], f"{dim}{row['text'][:120]}", row["sentiment"]["label"],
-                          f"{row['sentiment']['score']:+.2f}", row["opinion"]["label"], _colour(row["opinion"]["prob"]), row["tone"]["label"])
+            number = str(row["index"]) if "index" in row else f"{row['paragraph_index']}:{row['start']}"
+            cells = [escape(row["doc_id"]), number, row["kind"], f"{dim}{escape(row['text'][:120])}", row["sentiment"]["label"],
+                     f"{row['sentiment']['score']:+.2f}", row["opinion"]["label"], _colour(row["opinion"]["prob"]), row["tone"]["label"]]
+            if explained:
+                cells.append(_evidence_cell(row.get("evidence")))
+            table.add_row(*cells)
     else:
         for column in ("doc", "body ¶", "opinion share", "mean P(op)", "mean sentiment", "tone neg/neu/pos"):
             table.add_column(column)

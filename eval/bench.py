@@ -27,11 +27,11 @@ from analyzer.writers import Writer
 from models.packages import bbc_articles
 
 
-def _analyzer_run(analyzer: Analyzer, jsonl_path: Path) -> int:
-    """Raw JSONL in, paragraph JSONL out, exactly what `analyzer score` does (minus process start)."""
+def _analyzer_run(analyzer: Analyzer, jsonl_path: Path, explain: bool = False) -> int:
+    """Raw JSONL in, paragraph JSONL out, exactly what `analyzer score [--explain]` does (minus process start)."""
     out = io.StringIO()
     writer = Writer(out, "jsonl", "paragraph")
-    for record in analyzer.score(read_inputs([str(jsonl_path)])):
+    for record in analyzer.score(read_inputs([str(jsonl_path)]), explain=explain):
         writer.write(record)
     writer.close()
     return out.getvalue().count("\n")
@@ -58,6 +58,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=None, help="segmentation processes (default: the analyzer's)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--out", type=Path, default=Path("eval/out/bench.json"))
+    parser.add_argument("--explain", action="store_true", help="also time `analyzer score --explain` (its cost per paragraph)")
     args = parser.parse_args()
 
     from transformers import pipeline
@@ -83,6 +84,8 @@ def main() -> int:
         "analyzer score": lambda: _analyzer_run(analyzer, jsonl_path),
         f"pipeline batch_size={pipe_batch}": lambda: _pipeline_run(pipe, scorer.net, paragraphs, pipe_batch),
     }
+    if args.explain:
+        systems["analyzer score --explain"] = lambda: _analyzer_run(analyzer, jsonl_path, explain=True)
     if not args.quick:
         systems["pipeline batch_size=1"] = lambda: _pipeline_run(pipe, scorer.net, paragraphs[: max(len(paragraphs) // 4, 50)], 1)
     sizes = {name: (len(paragraphs) // 4 if name.endswith("=1") else len(paragraphs)) for name in systems}
@@ -116,6 +119,10 @@ def main() -> int:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "peak_cuda_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1) if device == "cuda" else None,
     }
+    if args.explain:
+        # cost per paragraph of --explain relative to plain scoring (issue floor: at most 3x)
+        report["explain_cost_ratio"] = round(rows["analyzer score"]["paragraphs_per_s"] / rows["analyzer score --explain"]["paragraphs_per_s"], 2)
+        print(f"--explain costs {report['explain_cost_ratio']}x plain scoring per paragraph")
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     print(f"device: {report['device']}; {len(articles)} BBC articles, {len(paragraphs)} paragraphs, "
           f"{report['mean_tokens_per_paragraph']} tokens/paragraph; medians of {args.repeats} interleaved runs")

@@ -55,6 +55,8 @@ class ClassificationMetrics:
     confusion_matrix: list[list[int]]
     ece: float | None = None
     roc_auc: float | None = None
+    # binary tasks: the share of class-0 items predicted as class 1 (for opinion: reporting called opinion)
+    false_positive_rate: float | None = None
     reliability: list[ReliabilityBin] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -218,6 +220,8 @@ def classification_metrics(
         per_class=dict(zip(labels, rows)),
         confusion_matrix=matrix.tolist(),
     )
+    if len(labels) == 2 and matrix[0].sum():
+        result.false_positive_rate = float(matrix[0, 1] / matrix[0].sum())
     if probs is not None:
         result.ece = expected_calibration_error(y_true, probs)
         result.reliability = reliability_bins(y_true, probs)

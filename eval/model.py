@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from analyzer.records import Document
 from eval.predictions import Predictions
 from eval.tasks import EvalSet, SeedPair
 
@@ -63,3 +64,30 @@ def seed_pair_metrics(analyzer: Any, pair: SeedPair) -> tuple[dict[str, float], 
 
 def model_version(analyzer: Any) -> str:
     return str(getattr(analyzer, "model_version", "unknown"))
+
+
+def sentence_predictions(analyzer: Any, paragraphs: list) -> tuple[list[int], Predictions]:
+    """Opinion of every sentence, read in its paragraph (as the product scores it), with the gold labels."""
+    start = time.perf_counter()
+    scores = analyzer.score_texts([p.text for p in paragraphs])
+    gold, predicted, p_opinion = [], [], []
+    for paragraph, scored in zip(paragraphs, scores):
+        if len(scored.sentences) != len(paragraph.sentence_opinion):
+            raise RuntimeError(f"{paragraph.pid}: {len(scored.sentences)} sentences scored, {len(paragraph.sentence_opinion)} labelled")
+        for label, sentence in zip(paragraph.sentence_opinion, scored.sentences):
+            gold.append(int(label == "opinion"))
+            predicted.append(int(sentence.opinion.label == "opinion"))
+            p_opinion.append(sentence.opinion.prob)
+    probs = np.stack([1.0 - np.array(p_opinion), np.array(p_opinion)], axis=1)
+    return gold, Predictions(predicted, probs, p_opinion, time.perf_counter() - start)
+
+
+def story_pair_metrics(analyzer: Any, pairs: list[tuple[Document, Document]]) -> tuple[dict[str, float], float]:
+    """Framed vs plain versions of the same story: the share of pairs whose framed version has the higher opinion share."""
+    start = time.perf_counter()
+    documents = [doc for pair in pairs for doc in pair]
+    shares = [record.aggregates["opinion_share"] for record in analyzer.score(documents)]
+    gaps = [shares[i] - shares[i + 1] for i in range(0, len(shares), 2)]
+    metrics = {"pairs": len(gaps), "framed_above_plain_share": sum(g > 0 for g in gaps) / len(gaps),
+               "mean_gap": float(np.mean(gaps)), "smallest_gap": float(min(gaps))}
+    return metrics, time.perf_counter() - start

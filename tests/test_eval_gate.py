@@ -14,7 +14,7 @@ from eval import cli, model
 from eval.gate import THRESHOLDS_FILE, check_gate, load_thresholds, parse_bounds
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHIPPED_MODEL = REPO_ROOT / "models" / "tone-v1"
+SHIPPED_MODEL = REPO_ROOT / "models" / "tone-v2"
 
 THRESHOLDS = {
     "checkthat_dev": {"macro_f1": 0.73, "ece_max": 0.07},
@@ -123,7 +123,11 @@ def test_harness_end_to_end_with_a_stand_in_model(tmp_path: Path, monkeypatch: p
     assert "GATE FAILED: nyt_test.macro_f1" in captured.err
     report = json.loads((out / "report.json").read_text())
     assert report["model_version"] == "fake-always-opinion"
-    assert set(report["datasets"]) == {"checkthat_dev", "proxy_test", "nyt_test", "seed_pair"}
+    assert set(report["datasets"]) == {"authored_paragraphs_test", "authored_paragraphs_test_sentiment", "realnews_test",
+                                       "realnews_test_sentiment", "checkthat_dev", "proxy_test", "nyt_test", "authored_sentences_test",
+                                       "authored_pairs_test", "checkthat_cv", "explanations_opinion", "explanations_sentiment", "seed_pair"}
+    # a model without sentence scores cannot be measured there: skipped with the reason, not failed
+    assert "sentence scores" in report["datasets"]["authored_sentences_test"]["skipped"]
     checkthat = report["datasets"]["checkthat_dev"]
     assert checkthat["n"] == 40 and set(checkthat["systems"]) == {"model", "majority", "textblob"}
     assert checkthat["systems"]["model"]["metrics"]["roc_auc"] == 0.5  # constant P(opinion): all tied
@@ -152,14 +156,15 @@ def _swap_opinion_head(model_dir: Path) -> None:
     config = json.loads((model_dir / "config.json").read_text())
     heads = model_dir / config.get("heads_file", "heads.safetensors")
     tensors = load_file(str(heads))
-    for name in ("opinion.weight", "opinion.bias"):
-        tensors[name] = tensors[name].flip(0).contiguous()
+    for name in ("opinion.weight", "opinion.bias", "sentence_opinion.weight", "sentence_opinion.bias"):
+        if name in tensors:
+            tensors[name] = tensors[name].flip(0).contiguous()
     save_file(tensors, str(heads))
 
 
 @pytest.mark.skipif(
     not (SHIPPED_MODEL / "config.json").exists(),
-    reason="models/tone-v1/config.json does not exist yet: the shipped model has not landed",
+    reason="models/tone-v2/config.json does not exist yet: the shipped model has not landed",
 )
 def test_harness_fails_a_model_with_a_swapped_opinion_head(tmp_path: Path) -> None:
     import shutil

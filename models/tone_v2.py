@@ -1,0 +1,138 @@
+"""tone-v2 recipe, last step: calibrate a fine-tuned run on dev and write the model folder.
+
+`python -m models.tone_v2` re-creates models/tone-v2 from scratch: the fine-tune
+(`models.finetune`, about 20 minutes on 2 CPU cores, a few on a GPU) then this calibration
+(about a minute). `--run DIR` calibrates an existing fine-tune run instead.
+
+Everything is fitted on dev data only (the authored and real-news test splits are never read):
+* the paragraph opinion combination of `analyzer.postprocess` (strongest sentence's log-odds and
+  the tone-v1 paragraph head's), a 3-parameter logistic regression on the authored dev and
+  real-news dev paragraphs, and its threshold (best dev macro-F1 within [0.3, 0.7]);
+* the sentence opinion temperature, on the authored dev sentences;
+* the sentiment class offsets and temperature, on NYT dev sentences and the authored and
+  real-news dev paragraphs together.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+
+from analyzer.inference import ToneScorer
+from analyzer.records import OPINION_LABELS, SENTIMENT_LABELS
+from models import authored, data, realnews
+from models.calibration import best_class_bias, fit_temperature
+from models.features import features
+from models.heads import HeadRecipe
+
+SOURCE = Path("models/tone-v1")
+LOG_ODDS_FLOOR = -30.0  # matches analyzer.postprocess: a sentence that is all reported speech
+SENTIMENT_INDEX = {label: i for i, label in enumerate(SENTIMENT_LABELS)}
+
+
+def paragraph_inputs(scorer: ToneScorer, texts: list[str]) -> np.ndarray:
+    """[strongest sentence log-odds, paragraph head log-odds] of each text, as postprocess reads them."""
+    rows = []
+    for logits in scorer.forward(scorer.prepare(texts)):
+        strongest = max(LOG_ODDS_FLOOR, float(logits.sentence_opinion.max())) if len(logits.sentence_opinion) else LOG_ODDS_FLOOR
+        rows.append((strongest, logits.opinion))
+    return np.array(rows)
+
+
+def best_threshold(probs: np.ndarray, labels: np.ndarray) -> float:
+    """The cut in [0.3, 0.7] with the best macro-F1, nearest 0.5 among ties (a small dev set)."""
+    grid = np.round(np.arange(0.30, 0.701, 0.01), 2)
+    return float(max(grid, key=lambda t: (f1_score(labels, probs >= t, average="macro"), -abs(t - 0.5))))
+
+
+def calibrate(scorer: ToneScorer) -> dict:
+    """Every calibration number of config.json, fitted on the dev splits."""
+    dev = [p for p in authored.load() if p.split == "dev"]
+    real_dev = realnews.labelled("dev")
+    texts = [p.text for p in dev] + [p.text for p in real_dev]
+    opinion = np.array([p.opinion == "opinion" for p in dev] + [p.opinion == "opinion" for p in real_dev], dtype=int)
+    inputs = paragraph_inputs(scorer, texts)
+    combination = LogisticRegression(C=10.0, max_iter=1000).fit(inputs, opinion)
+    (a, b), c = combination.coef_[0], combination.intercept_[0]
+    probs = combination.predict_proba(inputs)[:, 1]
+    threshold = best_threshold(probs, opinion)
+
+    logits = scorer.forward(scorer.prepare([p.text for p in dev]))
+    sentence_log_odds = np.concatenate([x.sentence_opinion for x in logits])
+    sentence_labels = np.array([label == "opinion" for p in dev for label in p.sentence_opinion], dtype=int)
+    own = np.isfinite(sentence_log_odds)
+    two_class = torch.from_numpy(np.stack([np.zeros(own.sum()), sentence_log_odds[own]], 1)).float()
+    sentence_temperature = fit_temperature(two_class, torch.from_numpy(sentence_labels[own]))
+
+    nyt_dev = data.nyt_sentences("dev")
+    sentiment_logits = np.concatenate([np.stack([x.sentiment for x in scorer.forward(scorer.prepare(list(nyt_dev["text"])))]),
+                                       np.stack([x.sentiment for x in scorer.forward(scorer.prepare(texts))])])
+    sentiment_labels = np.array(list(nyt_dev["label"]) + [SENTIMENT_INDEX[p.sentiment] for p in dev] + [SENTIMENT_INDEX[p.sentiment] for p in real_dev])
+    offsets, _ = best_class_bias(torch.from_numpy(sentiment_logits).float(), torch.from_numpy(sentiment_labels))
+    sentiment_temperature = fit_temperature(torch.from_numpy(sentiment_logits).float() + torch.tensor(offsets), torch.from_numpy(sentiment_labels))
+    n_authored = len(dev)
+    return {
+        "paragraph_opinion": {"pooling": "logistic on the strongest sentence's and the paragraph head's log-odds",
+                              "weights": {"sentence_max": round(float(a), 4), "paragraph": round(float(b), 4), "bias": round(float(c), 4)}},
+        "thresholds": {"opinion": threshold, "sentence_opinion": 0.5},
+        "temperatures": {"sentiment": round(sentiment_temperature, 4), "sentence_opinion": round(sentence_temperature, 4)},
+        "biases": {"sentiment": [round(o, 2) for o in offsets]},
+        "dev": {"authored_paragraph_f1": round(float(f1_score(opinion[:n_authored], probs[:n_authored] >= threshold, average="macro")), 4),
+                "real_paragraph_f1": round(float(f1_score(opinion[n_authored:], probs[n_authored:] >= threshold, average="macro")), 4)},
+    }
+
+
+def write_model(run: Path, model_dir: Path, version: str) -> dict:
+    """Copy the run's adapter and heads, calibrate on dev, write config.json and training-run.json."""
+    source_config = json.loads((SOURCE / "config.json").read_text())
+    run_record = json.loads((run / "run.json").read_text())
+    shutil.rmtree(model_dir, ignore_errors=True)
+    model_dir.mkdir(parents=True)
+    shutil.copytree(run / "adapter", model_dir / "adapter")
+    shutil.copy(run / "heads.safetensors", model_dir / "heads.safetensors")
+    config = {
+        "name": "tone-v2", "version": version,
+        "labels": {"sentiment": list(SENTIMENT_LABELS), "opinion": list(OPINION_LABELS)},
+        "thresholds": {"opinion": 0.5}, "temperatures": dict(source_config["temperatures"]),
+        "biases": {"sentiment": [0.0, 0.0, 0.0]},
+        "max_length": 512, "pooling": "mean per paragraph and per sentence (the author's own tokens for opinion)",
+        "base": source_config["base"],
+        "training": {"heads": "tone-v2", "finetune": run_record["recipe"], "from": f"{source_config['name']}@{source_config['version']}",
+                     "cv_heads": asdict(HeadRecipe())},
+    }
+    (model_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    calibration = calibrate(ToneScorer(model_dir=model_dir, device="cpu"))
+    for key in ("thresholds", "biases"):
+        config[key] = calibration[key]
+    config["temperatures"].update(calibration["temperatures"])
+    config["paragraph_opinion"] = calibration["paragraph_opinion"]
+    (model_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    (model_dir / "training-run.json").write_text(json.dumps({"finetune": run_record, "calibration": calibration}, indent=1) + "\n")
+    return calibration
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", type=Path, default=None, help="a finished models.finetune run (default: run one into .cache/finetune)")
+    parser.add_argument("--model-dir", type=Path, default=Path("models/tone-v2"))
+    parser.add_argument("--version", default="2.0.0")
+    args = parser.parse_args()
+    run = args.run
+    if run is None:
+        run = Path(".cache/finetune")
+        subprocess.run([sys.executable, "-m", "models.finetune", "--out", str(run)], check=True)
+    print(json.dumps(write_model(run, args.model_dir, args.version), indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Evidence spans are exact character ranges of the paragraph, on real and awkward text."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from analyzer.cli import app
+from tests.conftest import SEED_EDITORIAL, SEED_PLAIN
+
+runner = CliRunner()
+
+
+def _check_spans(paragraph) -> int:
+    checked = 0
+    for span in paragraph.evidence.opinion + paragraph.evidence.sentiment:
+        assert paragraph.text[span.start:span.end] == span.text
+        assert span.text.strip() == span.text and span.text
+        checked += 1
+    return checked
+
+
+def test_spans_are_exact_on_the_seeds(analyzer):
+    documents = list(analyzer.score([SEED_EDITORIAL.read_text(encoding="utf-8"), SEED_PLAIN.read_text(encoding="utf-8")], explain=True))
+    assert sum(_check_spans(p) for d in documents for p in d.paragraphs) > 20
+    editorial = documents[0]
+    assert any(p.evidence.opinion for p in editorial.paragraphs if p.opinion.label == "opinion")
+    # reporting paragraphs point at no opinion words
+    assert all(not p.evidence.opinion for d in documents for p in d.paragraphs if p.opinion.label == "reporting")
+
+
+def test_spans_are_exact_with_crlf_and_curly_quotes(analyzer):
+    text = "The council’s “reform” plan passed.\r\nIt is, frankly, a reckless and short-sighted gamble with people’s homes.\r\n"
+    paragraph = analyzer.score_texts([text], explain=True)[0]
+    assert _check_spans(paragraph) > 0
+
+
+def test_spans_are_exact_past_512_tokens(analyzer):
+    sentences = [f"Council member {i} described the long budget session in plain procedural detail." for i in range(60)]
+    text = " ".join(sentences) + " This reckless, shameful budget is an insult to every taxpayer."
+    paragraph = analyzer.score_texts([text], explain=True)[0]
+    assert paragraph.n_tokens > 512
+    assert _check_spans(paragraph) > 0
+    if paragraph.opinion.label == "opinion":
+        # the judgemental clause at the end is found though it lies in the last window only
+        assert paragraph.evidence.opinion_sentence == len(paragraph.sentences) - 1
+
+
+def test_explain_flag_adds_evidence_to_jsonl_and_nothing_without_it():
+    plain = runner.invoke(app, ["score", str(SEED_EDITORIAL), "--level", "paragraph", "-q"])
+    explained = runner.invoke(app, ["score", str(SEED_EDITORIAL), "--level", "paragraph", "--explain", "-q"])
+    assert plain.exit_code == explained.exit_code == 0
+    assert all("evidence" not in json.loads(line) for line in plain.stdout.splitlines())
+    rows = [json.loads(line) for line in explained.stdout.splitlines()]
+    assert all({"opinion", "sentiment"} <= row["evidence"].keys() for row in rows)
+    for row in rows:
+        for span in row["evidence"]["opinion"] + row["evidence"]["sentiment"]:
+            assert row["text"][span["start"]:span["end"]] == span["text"]

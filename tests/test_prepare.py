@@ -1,0 +1,37 @@
+"""The prepare stage tags every token with its sentence and with whether it is the author's own."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from analyzer.model import locate_base_model
+from analyzer.prepare import prepare_texts
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(locate_base_model()))
+
+
+def test_tokens_map_to_their_sentences_and_quotes(tokenizer):
+    text = "Prices rose.“It is a disgrace and a scandal,” the minister said. What a mess."
+    prepared = prepare_texts(tokenizer, [text])[0]
+    assert [text[s:e] for s, e in prepared.sentences] == ["Prices rose.", "“It is a disgrace and a scandal,” the minister said.", "What a mess."]
+    offsets = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    for (start, end), sentence, own in zip(offsets, prepared.sentence, prepared.own):
+        s_start, s_end = prepared.sentences[sentence]
+        assert s_start <= start and end <= s_end
+        inside_quote = text.index("“") <= start < text.index("”") + 1
+        assert own == (not inside_quote)
+    assert set(prepared.sentence.tolist()) == {0, 1, 2}
+
+
+def test_prepared_texts_are_picklable_arrays(tokenizer):
+    prepared = prepare_texts(tokenizer, ["One sentence. Two sentences."])
+    again = pickle.loads(pickle.dumps(prepared))[0]
+    assert isinstance(again.ids, np.ndarray) and np.array_equal(again.ids, prepared[0].ids)
