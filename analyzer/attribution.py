@@ -58,7 +58,7 @@ _TURN = re.compile(r",\s+(?:but|yet|although|though|while)\b|;|\s[—–]\s")
 
 
 def reported_spans(text: str, sentences: list[Span]) -> list[Span]:
-    """Character spans of `text` that report someone else's words (sorted, may overlap)."""
+    """Character spans of `text` that report someone else's words (sorted, distinct, may overlap)."""
     quotes = [m.span() for m in _QUOTE.finditer(text)]
     after_last = quotes[-1][1] if quotes else 0
     if opening := _OPENING.search(text, after_last):
@@ -76,7 +76,21 @@ def reported_spans(text: str, sentences: list[Span]) -> list[Span]:
             spans.append((start, end))
     for start, end in sentences:
         spans.extend(_reported_clause(text[start:end], start))
-    return sorted(spans)
+        spans.extend(_opening_quote(text, start, end))
+    return sorted(set(spans))
+
+
+def _opening_quote(text: str, start: int, end: int) -> list[Span]:
+    """A sentence that opens with a quotation of four or more words is speech up to its closing
+    mark (or to its end: news runs a quotation on over sentences and closes it only once), even
+    where the marks of the paragraph pair up wrongly; a short opening quote ("'Reform' is the
+    wrong word") stays the author's."""
+    if text[start] not in "\"“":
+        return []
+    closing = min((i for i in (text.find("\"", start + 1, end), text.find("”", start + 1, end)) if i >= 0), default=end - 1)
+    if len(text[start + 1:closing].split()) < MIN_QUOTE_WORDS:
+        return []
+    return [(start, closing + 1)]
 
 
 def _outside(text: str, quotes: list[Span]) -> str:

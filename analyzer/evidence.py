@@ -24,7 +24,13 @@ import numpy as np
 from analyzer.prepare import PreparedText
 
 TOP_SPANS = 5
-PHRASE_SHARE = 0.4  # a neighbour joins a phrase when its weight is at least this share of the strongest word's
+PHRASE_SHARE = 0.2
+# A span made only of these is no evidence a reader can use ("it", "or", "with"): their weight
+# stays in the phrases they join, but they are not listed on their own.
+FUNCTION_WORDS = frozenset("""a an the and or but nor so yet if of in on at to for from by with as into onto than then that this
+these those it its it's is are was were be been being am do does did has have had i you he she we they me him her us them my
+your his our their there here not no what which who whom whose when where how why all any some each both such very just
+""".split())  # a neighbour joins a phrase when its weight is at least this share of the strongest word's
 MAX_PHRASE_WORDS = 5
 _WORD = re.compile(r"\w(?:[\w'’-]*\w)?")
 
@@ -55,18 +61,23 @@ class Evidence:
 
 
 def explain(text: str, prepared: PreparedText, token_scores: np.ndarray, sentence_opinion: np.ndarray,
-            sentence_valence: np.ndarray, paragraph_valence: float, is_opinion: bool) -> Evidence:
+            sentence_valence: np.ndarray, paragraph_valence: float, opinion_sentences: list[int]) -> Evidence:
     """Evidence of one paragraph from its per-token projections ([tokens, 2]: opinion, valence).
 
-    Opinion spans are given only for a paragraph labelled opinion: in plain reporting no words
-    carry an opinion, and pointing at its least neutral words would mislead a reader.
+    Opinion spans come from the sentences labelled opinion (`opinion_sentences`; each sentence's
+    words weighed within it, in its log-odds, times the sentence's weight in a soft maximum over
+    those sentences), so a paragraph of plain reporting points at no
+    words: pointing at its least neutral words would mislead a reader.
     """
     opinion_sentence = int(np.argmax(sentence_opinion)) if len(sentence_opinion) and np.isfinite(sentence_opinion).any() else None
-    opinion_spans: list[EvidenceSpan] = []
-    if opinion_sentence is not None and is_opinion:
-        members = (prepared.sentence == opinion_sentence) & prepared.own
-        weights = _centred(token_scores[:, 0], members)
-        opinion_spans = [s for s in _spans(text, prepared, weights) if s.weight > 0][:TOP_SPANS]
+    weights = np.zeros(prepared.n_tokens)
+    strongest = max((float(sentence_opinion[n]) for n in opinion_sentences), default=0.0)
+    for number in opinion_sentences:
+        members = (prepared.sentence == number) & prepared.own
+        # the paragraph reads its strongest sentence, so a weaker one's words count for less:
+        # by how close the sentence comes to the strongest (its share in a soft maximum)
+        weights += np.exp(float(sentence_opinion[number]) - strongest) * _centred(token_scores[:, 0], members)
+    opinion_spans = [s for s in _spans(text, prepared, weights) if s.weight > 0][:TOP_SPANS]
     direction = 1.0 if paragraph_valence >= 0 else -1.0
     sentiment_sentence = int(np.argmax(direction * sentence_valence)) if len(sentence_valence) else None
     weights = _centred(token_scores[:, 1], np.ones(prepared.n_tokens, dtype=bool))
@@ -107,5 +118,6 @@ def _spans(text: str, prepared: PreparedText, token_weights: np.ndarray) -> list
         elif weight != 0:
             phrases.append([number])
     spans = [EvidenceSpan(words[p[0]][0], words[p[-1]][1], text[words[p[0]][0]:words[p[-1]][1]],
-                          round(float(word_weight[p].sum()), 4)) for p in phrases]
+                          round(float(word_weight[p].sum()), 4)) for p in phrases
+             if any(text[words[i][0]:words[i][1]].lower() not in FUNCTION_WORDS for i in p)]
     return sorted(spans, key=lambda s: -s.weight)

@@ -19,9 +19,10 @@ CHART_W, CHART_H, PAD = 640, 170, 34
 
 
 def opinion_colour(prob: float) -> str:
-    """Reporting is near white, opinion a warm amber: light enough to print and to read on."""
+    """Reporting is near white, opinion a pale warm amber: light enough to print, to read on, and
+    to let the deeper evidence marks stand out."""
     prob = min(max(prob, 0.0), 1.0)
-    return f"hsl(32, 90%, {97 - 25 * prob:.1f}%)"
+    return f"hsl(36, 80%, {98 - 10 * prob:.1f}%)"
 
 
 def _attrs(**values: object) -> str:
@@ -44,13 +45,18 @@ def evidence_weight_scale(paragraphs) -> float:
     return max(weights, default=1.0) or 1.0
 
 
+SENTIMENT_MARKS = 3  # sentiment words underlined per paragraph: more only clutters the text
+
+
 def highlighted(p: ParagraphScore, scale: float) -> str:
-    """The paragraph text with its evidence marked: opinion words on an amber ground (stronger =
-    deeper), sentiment words underlined red (negative) or green (positive); weights on hover."""
+    """The paragraph text with its evidence marked: opinion words on a marker-yellow ground
+    (stronger = deeper), and, when the paragraph has a sentiment, its strongest words in that
+    direction underlined red (negative) or green (positive); weights on hover."""
     if p.evidence is None:
         return escape(p.text)
     opinion = [(s.start, s.end, s.weight) for s in p.evidence.opinion]
-    sentiment = [(s.start, s.end, s.weight) for s in p.evidence.sentiment]
+    direction = {"negative": -1, "positive": 1}.get(p.sentiment.label, 0)
+    sentiment = [(s.start, s.end, s.weight) for s in p.evidence.sentiment if s.weight * direction > 0][:SENTIMENT_MARKS]
     cuts = sorted({0, len(p.text), *(x for s, e, _ in opinion + sentiment for x in (s, e))})
     parts = []
     for start, end in zip(cuts, cuts[1:]):
@@ -63,7 +69,7 @@ def highlighted(p: ParagraphScore, scale: float) -> str:
         classes, styles, titles = ["ev"], [], []
         if op is not None:
             classes.append("ev-op")
-            styles.append(f"background-color: hsla(32, 95%, 55%, {0.18 + 0.62 * min(abs(op) / scale, 1):.2f})")
+            styles.append(f"background-color: hsla(50, 100%, 50%, {0.3 + 0.7 * min(abs(op) / scale, 1):.2f})")
             titles.append(f"opinion evidence {op:+.3f}")
         if se is not None:
             classes.append("ev-neg" if se < 0 else "ev-pos")
@@ -225,7 +231,7 @@ SCALE_LEGEND = (
     " · greyed: headline, headings, boilerplate (not counted)"
 )
 EVIDENCE_LEGEND = (
-    'Evidence: <span class="ev ev-op" style="background-color: hsla(32, 95%, 55%, 0.6)">words that carry the opinion</span> '
+    'Evidence: <span class="ev ev-op" style="background-color: hsla(50, 100%, 50%, 0.8)">words that carry the opinion</span> '
     '(deeper = weighs more), <span class="ev ev-neg">negative</span> and <span class="ev ev-pos">positive</span> '
     "words underlined; hover a word for its weight"
 )
@@ -275,6 +281,7 @@ td.gap { border: 1px dashed var(--line); background: repeating-linear-gradient(1
          color: var(--muted); font-size: 12px; text-align: center; vertical-align: middle; }
 td.gap.blank { background: none; border-color: transparent; }
 .ev { border-radius: 2px; padding: 0 1px; }
+.ev-op { box-shadow: inset 0 -2px hsl(28, 90%, 42%); }
 .ev-neg { text-decoration: underline 2px var(--neg); text-underline-offset: 3px; }
 .ev-pos { text-decoration: underline 2px var(--pos); text-underline-offset: 3px; }
 @media print {

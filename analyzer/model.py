@@ -160,10 +160,35 @@ def verify_base(config: ModelConfig, base_dir: Path) -> None:
         )
 
 
+MANIFEST = "manifest.json"
+
+
+def write_manifest(model_dir: Path) -> None:
+    """sha256 of every file the model reads (config, heads, adapter), checked at each load."""
+    files = sorted(p for p in model_dir.rglob("*") if p.is_file() and p.name != MANIFEST and p.suffix in (".json", ".safetensors")
+                   and p.name != "training-run.json")
+    manifest = {str(p.relative_to(model_dir)): sha256_of(p) for p in files}
+    (model_dir / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+def verify_model_files(model_dir: Path) -> None:
+    """Refuse a model folder whose files differ from its manifest (a flipped byte changes every score)."""
+    path = model_dir / MANIFEST
+    if not path.exists():
+        return  # tone-v1 predates manifests; its encoder is still checked by verify_base
+    for name, expected in json.loads(path.read_text()).items():
+        file = model_dir / name
+        if not file.exists():
+            raise ModelLoadError(f"model file missing: {file} (restore the model folder)")
+        if sha256_of(file) != expected:
+            raise ModelLoadError(f"model file {file} does not match the model's manifest (sha256): restore the model folder")
+
+
 def load_tone_net(model_dir: Path, base_dir: Path | None = None) -> tuple[ToneNet, ModelConfig]:
     """Encoder + adapter (merged into the weights, so inference costs no more than the base) + heads."""
     from peft import PeftModel
 
+    verify_model_files(model_dir)
     config = ModelConfig.read(model_dir)
     base_dir = base_dir or locate_base_model()
     verify_base(config, base_dir)

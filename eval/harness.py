@@ -23,7 +23,15 @@ from eval.report import (
     write_json,
     write_reliability_diagrams,
 )
-from eval.tasks import DATASETS, DEFAULT_SEED, SEEDS_DIR, EvalSet, load_eval_set, load_seed_pair, subsample
+from eval.tasks import (
+    DATASETS,
+    DEFAULT_SEED,
+    SEEDS_DIR,
+    EvalSet,
+    load_eval_set,
+    load_seed_pair,
+    subsample,
+)
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 

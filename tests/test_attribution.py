@@ -38,3 +38,15 @@ def test_the_authors_own_words_are_not_reported(text):
 def test_a_rhetorical_question_after_an_attribution_stays_the_authors():
     text = "The government says it will act, but who believes that?"
     assert reported(text) == ["it will act"]
+
+
+def test_a_quotation_run_on_over_sentences_is_speech_though_its_marks_pair_wrongly():
+    text = ('He said Mr Clarke had a "real opportunity". "If you were running a family would you stop? '
+            '"That is the sensible way to go about it but this government is not behaving sensibly at all."')
+    spans = reported(text)
+    assert any(s.startswith('"That is the sensible way') for s in spans)
+    assert any(s.startswith('"If you were running') for s in spans)
+
+
+def test_a_short_quote_opening_a_sentence_stays_the_authors():
+    assert reported('"Reform" is the wrong word for this mess.') == []

@@ -182,7 +182,7 @@ def test_to_dict_is_json_and_deltas_are_b_minus_a() -> None:
     pair = record["pairs"][0]
     assert pair["opinion_delta"] == pytest.approx(pair["b_opinion"] - pair["a_opinion"])
     assert record["delta_direction"] == "b_minus_a"
-    assert record["only_a"][0] == {**record["only_a"][0], "index": 1, "kind": "body", "tone": "negative"}
+    assert record["only_a"][0] == {**record["only_a"][0], "index": 1, "kind": "body", "tone": {"label": "negative"}}
     assert record["only_a"][0]["opinion"]["label"] == "opinion"
     assert record["not_content"]["a"][0]["kind"] == "headline"
 

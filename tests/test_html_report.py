@@ -89,3 +89,27 @@ def test_renders_in_chromium_without_requests(browser, tmp_path: Path) -> None:
     page.pdf(path=str(tmp_path / "report.pdf"))
     assert (tmp_path / "report.png").stat().st_size > 10_000
     page.close()
+
+
+def test_seed_report_highlights_the_editorial_leads_evidence(browser, analyzer, tmp_path: Path) -> None:
+    """The real seed pair: the editorialized lead paragraphs show highlighted evidence words."""
+    from tests.conftest import SEED_EDITORIAL, SEED_PLAIN
+
+    comparison = analyzer.compare(SEED_EDITORIAL.read_text(encoding="utf-8"), SEED_PLAIN.read_text(encoding="utf-8"))
+    path = tmp_path / "seed-report.html"
+    path.write_text(render_html(comparison), encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(path.as_uri())
+    lead = [p.index for p in comparison.only_a if p.opinion.label == "opinion"]
+    assert lead, "the editorialized version adds opinion paragraphs"
+    for index in lead:
+        cell = page.locator(f'td.para[data-side="a"][data-index="{index}"]')
+        marks = cell.locator(".ev-op")
+        assert marks.count() >= 1, f"A paragraph {index} shows no opinion evidence"
+        title = marks.first.get_attribute("title")
+        assert title.startswith("opinion evidence +")
+        # the highlighted words are words of that paragraph
+        assert marks.first.inner_text() in cell.inner_text()
+    assert "resting on" in " ".join(page.locator("[data-summary] li").all_inner_texts())
+    page.screenshot(path=str(tmp_path / "seed-report.png"), full_page=True)
+    page.close()
