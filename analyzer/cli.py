@@ -22,7 +22,7 @@ from analyzer.writers import Writer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Score news paragraphs for sentiment and opinion vs. reporting, and contrast two versions of a story.")
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)  # a message is one line, never wrapped at a width
 
 
 class Format(str, Enum):
