@@ -85,6 +85,15 @@ def explain(text: str, prepared: PreparedText, token_scores: np.ndarray, sentenc
     return Evidence(opinion_spans, sentiment_spans, opinion_sentence, sentiment_sentence)
 
 
+def opinion_carriers(sentence_is_opinion: list[bool], paragraph_is_opinion: bool, sentence_log_odds: np.ndarray) -> list[int]:
+    """The sentences whose words are opinion evidence: those labelled opinion, in a paragraph
+    labelled opinion; its strongest sentence when none is labelled on its own; none in reporting."""
+    if not paragraph_is_opinion:
+        return []
+    carriers = [i for i, is_opinion in enumerate(sentence_is_opinion) if is_opinion]
+    return carriers or ([int(np.argmax(sentence_log_odds))] if len(sentence_log_odds) else [])
+
+
 def _centred(projection: np.ndarray, members: np.ndarray) -> np.ndarray:
     """Each member token's lift over the unit's mean token, in the unit's mean (zero elsewhere)."""
     weights = np.zeros(len(projection))

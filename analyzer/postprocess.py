@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from analyzer.evidence import explain
+from analyzer.evidence import explain, opinion_carriers
 from analyzer.inference import Logits
 from analyzer.model import ModelConfig
 from analyzer.prepare import PreparedText
@@ -69,15 +69,9 @@ class Postprocessor:
                      for i, span in enumerate(prepared.sentences)]
         evidence = None
         if logits.token_scores is not None:
-            # the sentences labelled opinion carry the evidence; in an opinion paragraph, at least its strongest
-            opinion_sentences = [i for i, s in enumerate(sentences) if s.opinion.label == "opinion"]
-            if opinion.label == "opinion" and not opinion_sentences and len(sentences):
-                opinion_sentences = [int(np.argmax(logits.sentence_opinion))]
-            if opinion.label == "reporting":
-                opinion_sentences = []
+            carriers = opinion_carriers([s.opinion.label == "opinion" for s in sentences], opinion.label == "opinion", logits.sentence_opinion)
             evidence = explain(paragraph.text, prepared, logits.token_scores, logits.sentence_opinion,
-                               self._valence(logits.sentence_sentiment), float(self._valence(logits.sentiment[None])[0]),
-                               opinion_sentences)
+                               self._valence(logits.sentence_sentiment), float(self._valence(logits.sentiment[None])[0]), carriers)
         return ParagraphScore(
             doc_id=doc_id, index=paragraph.index, kind=paragraph.kind, text=paragraph.text,
             sentiment=sentiment, opinion=opinion, tone=_tone(sentiment, opinion), model=self.config.model_version,
