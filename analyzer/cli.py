@@ -7,6 +7,7 @@ line), 2 usage error (bad option, missing path).
 from __future__ import annotations
 
 import io
+import re
 import sys
 from enum import Enum
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from analyzer.reading import InputPathError, read_inputs
@@ -51,8 +53,17 @@ class Device(str, Enum):
     cuda = "cuda"
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def safe_text(text: str) -> str:
+    """User text (ids, paths, messages) as it may reach a terminal: control characters escaped
+    (no escape sequence from an id reaches the terminal) and never read as rich markup."""
+    return escape(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
+
+
 def _fail(message: str, status: int = 1) -> None:
-    stderr.print(f"[red]error:[/] {message}", highlight=False)
+    stderr.print(f"[red]error:[/] {safe_text(message)}", highlight=False)
     raise typer.Exit(status)
 
 
@@ -106,7 +117,7 @@ def score(
             for record in analyzer.score(records, segment=not no_segment, on_scored=lambda n: shown.advance(task, n), explain=explain):
                 if isinstance(record, ErrorRecord):
                     failures += 1
-                    stderr.print(f"[red]error:[/] {record.doc_id}: {record.error}", highlight=False)
+                    stderr.print(f"[red]error:[/] {safe_text(record.doc_id)}: {safe_text(record.error)}", highlight=False)
                 writer.write(record)
         writer.close()
     except (ModelLoadError, ValueError) as error:
@@ -164,7 +175,7 @@ def compare(
         sys.stdout.write(text)
     if html:
         html.write_text(render_html(comparison), encoding="utf-8")
-        stderr.print(f"HTML report written to {html.resolve()}", highlight=False)
+        stderr.print(f"HTML report written to {safe_text(str(html.resolve()))}", highlight=False)
 
 
 def main() -> None:

@@ -36,8 +36,20 @@ def rows(record: Record, level: str, with_paragraphs: bool = False) -> list[dict
     return [record.to_dict(with_paragraphs=with_paragraphs)]
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe (OWASP's advice)."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
 def _flat(row: dict[str, Any]) -> dict[str, Any]:
-    """A nested output record as one CSV row."""
+    """A nested output record as one CSV row (text cells neutralised: see `_cell`)."""
+    return {key: _cell(value) for key, value in _nested_flat(row).items()}
+
+
+def _nested_flat(row: dict[str, Any]) -> dict[str, Any]:
     if "error" in row:
         return {"doc_id": row["doc_id"], "error": row["error"]}
     if "sentiment" in row:

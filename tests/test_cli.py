@@ -162,3 +162,22 @@ def test_five_thousand_documents_stream_under_1gb(tmp_path):
     assert sum(1 for _ in out.open()) == 5000
     print(f"5,000 documents: peak RSS {peak_mb:.0f} MB")
     assert peak_mb < 1024, f"peak RSS {peak_mb:.0f} MB"
+
+
+def test_hostile_ids_never_reach_the_terminal_as_markup_or_escapes(tmp_path):
+    corpus = tmp_path / "hostile.jsonl"
+    corpus.write_text(json.dumps({"id": "[bold]x[/] \x1b[31mred", "text": ""}) + "\n"
+                      + json.dumps({"id": "ok", "text": REPORT}) + "\n", encoding="utf-8")
+    completed = subprocess.run([sys.executable, "-m", "analyzer", "score", str(corpus), "-q"], capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 1
+    assert "Traceback" not in completed.stderr and "\x1b" not in completed.stderr
+    assert "[bold]x[/] \\x1b[31mred" in completed.stderr
+    assert len(completed.stdout.splitlines()) == 2  # records out = documents in
+
+
+def test_csv_cells_that_would_run_as_formulas_are_neutralised():
+    result = run("-", "--no-segment", "--level", "paragraph", "--format", "csv", "-q", stdin="=HYPERLINK(\"http://x\") is a formula")
+    assert result.exit_code == 0, result.output
+    row = next(csv.DictReader(io.StringIO(result.stdout)))
+    assert row["text"].startswith("'=HYPERLINK")
+    assert float(row["sentiment_score"]) == float(row["sentiment_score"])  # numbers stay numbers
