@@ -115,7 +115,3 @@ def _reported_clause(sentence: str, offset: int) -> list[Span]:
         return [(offset + match.end(), offset + (turn.start() if turn else len(sentence)))]
     return []
 
-
-def covered(start: int, end: int, spans: list[Span]) -> bool:
-    """Whether the character range [start, end) lies inside one of the spans."""
-    return any(s <= start and end <= e for s, e in spans)

@@ -24,15 +24,15 @@ import numpy as np
 from analyzer.prepare import PreparedText
 
 TOP_SPANS = 5
-PHRASE_SHARE = 0.2
+PHRASE_SHARE = 0.2  # a neighbour joins a phrase when its weight is at least this share of the strongest word's
 # A span made only of these is no evidence a reader can use ("it", "or", "with"): their weight
 # stays in the phrases they join, but they are not listed on their own.
 FUNCTION_WORDS = frozenset("""a an the and or but nor so yet if of in on at to for from by with as into onto than then that this
 these those it its it's is are was were be been being am do does did has have had i you he she we they me him her us them my
 your his our their there here not no what which who whom whose when where how why all any some each both such very just
-""".split())  # a neighbour joins a phrase when its weight is at least this share of the strongest word's
+""".split())
 MAX_PHRASE_WORDS = 5
-_WORD = re.compile(r"\w(?:[\w'’-]*\w)?")
+WORD = re.compile(r"\w(?:[\w'’-]*\w)?")  # a word: letters and digits, with apostrophes and hyphens inside
 
 
 @dataclass
@@ -103,17 +103,25 @@ def _centred(projection: np.ndarray, members: np.ndarray) -> np.ndarray:
     return weights
 
 
+def word_weights(text: str, prepared: PreparedText, token_weights: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """The text's words (character spans) and the sum of their tokens' weights; tokens outside
+    every word (punctuation) count for none. `token_weights` may cover the first tokens only."""
+    words = [m.span() for m in WORD.finditer(text)]
+    weights = np.zeros(len(words))
+    if not words:
+        return words, weights
+    token_starts = prepared.offsets[:len(token_weights), 0]
+    owner = np.searchsorted(np.array([s for s, _ in words]), token_starts, side="right") - 1
+    word_ends = np.array([e for _, e in words])
+    valid = (owner >= 0) & (token_starts < word_ends[np.clip(owner, 0, None)])
+    np.add.at(weights, owner[valid], token_weights[valid])
+    return words, weights
+
+
 def _spans(text: str, prepared: PreparedText, token_weights: np.ndarray) -> list[EvidenceSpan]:
     """Word weights merged into phrases, strongest first (by signed weight)."""
-    words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
-    if not words:
-        return []
-    starts = np.array([s for s, _ in words])
-    owner = np.searchsorted(starts, prepared.offsets[:, 0], side="right") - 1
-    word_weight = np.zeros(len(words))
-    valid = (owner >= 0) & (prepared.offsets[:, 0] < np.array([words[max(o, 0)][1] for o in owner]))
-    np.add.at(word_weight, owner[valid], token_weights[valid])
-    strongest = np.abs(word_weight).max()
+    words, word_weight = word_weights(text, prepared, token_weights)
+    strongest = np.abs(word_weight).max() if len(words) else 0.0
     if strongest == 0:
         return []
     phrases: list[list[int]] = []

@@ -25,8 +25,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from analyzer.evidence import WORD, word_weights
+
 TOP_WORDS = 3
-_WORD = re.compile(r"\w(?:[\w'’-]*\w)?")
 WordWeights = list[tuple[int, int, float]]  # (start, end, weight) per word
 
 
@@ -59,7 +60,7 @@ def evidence_words(analyzer, texts: list[str], task: str) -> tuple[list[WordWeig
         spans = evidence.opinion if task == "opinion" else evidence.sentiment
         direction = 1.0 if task == "opinion" or paragraph.sentiment.score >= 0 else -1.0
         ranked = [s for s in spans if s.weight * direction > 0]
-        words.append([(s.start + m.start(), s.start + m.end(), s.weight) for s in ranked for m in _WORD.finditer(s.text)])
+        words.append([(s.start + m.start(), s.start + m.end(), s.weight) for s in ranked for m in WORD.finditer(s.text)])
         index = evidence.opinion_sentence if task == "opinion" else evidence.sentiment_sentence
         sentences.append(paragraph.sentences[index].text if index is not None else None)
     return words, sentences
@@ -74,7 +75,7 @@ def faithfulness(analyzer, units: list[str], task: str, words: list[WordWeights]
     top = [delete_spans(text, [(s, e) for s, e, _ in w[:TOP_WORDS]]) for text, w in zip(units, words)]
     randoms = []
     for text in units:
-        all_words = [m.span() for m in _WORD.finditer(text)]
+        all_words = [m.span() for m in WORD.finditer(text)]
         randoms.append(delete_spans(text, rng.sample(all_words, min(TOP_WORDS, len(all_words)))))
     drop_top = direction * (before - _score(analyzer, top, task))
     drop_random = direction * (before - _score(analyzer, randoms, task))
@@ -166,13 +167,8 @@ def _captum_words(analyzer, texts: list[str], task: str, method: str) -> list[Wo
 
 
 def _words_of(text: str, prepared, token_weights: np.ndarray, task: str, score: float) -> WordWeights:
-    """Token weights summed into words, ranked in the score's direction."""
-    words = [m.span() for m in _WORD.finditer(text)]
-    starts = np.array([s for s, _ in words])
-    weights = np.zeros(len(words))
-    owner = np.searchsorted(starts, prepared.offsets[:len(token_weights), 0], side="right") - 1
-    valid = owner >= 0
-    np.add.at(weights, owner[valid], token_weights[valid])
+    """Token weights summed into words (as the product's evidence sums them), ranked in the score's direction."""
+    words, weights = word_weights(text, prepared, token_weights)
     direction = 1.0 if task == "opinion" or score >= 0 else -1.0
     order = np.argsort(-direction * weights)
     return [(words[i][0], words[i][1], float(weights[i])) for i in order if direction * weights[i] > 0]

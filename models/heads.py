@@ -27,6 +27,7 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 
 from analyzer.inference import ToneScorer
+from analyzer.postprocess import LOG_ODDS_LIMIT
 from analyzer.records import SENTIMENT_LABELS
 from models import authored, data, realnews
 from models.features import Features, features
@@ -114,12 +115,12 @@ def _log_odds(head: LogisticRegression, x: np.ndarray) -> np.ndarray:
 
 def paragraph_inputs(head: LogisticRegression, paragraph_head: torch.nn.Linear, feats: Features) -> np.ndarray:
     """[strongest sentence log-odds, paragraph head log-odds] per paragraph (as `analyzer.postprocess` reads them)."""
-    sentence = np.where(feats.own_tokens > 0, _log_odds(head, feats.sentence_own), -30.0)
-    strongest = np.full(len(feats.paragraph), -30.0)
+    sentence = np.where(feats.own_tokens > 0, _log_odds(head, feats.sentence_own), -LOG_ODDS_LIMIT)
+    strongest = np.full(len(feats.paragraph), -LOG_ODDS_LIMIT)
     np.maximum.at(strongest, feats.owner, sentence)
     with torch.no_grad():
         logits = paragraph_head(torch.from_numpy(feats.paragraph)).numpy()
-    return np.stack([np.maximum(strongest, -30.0), logits[:, 1] - logits[:, 0]], axis=1)
+    return np.stack([np.maximum(strongest, -LOG_ODDS_LIMIT), logits[:, 1] - logits[:, 0]], axis=1)
 
 
 def fit_combination(inputs: np.ndarray, labels: np.ndarray) -> dict:
@@ -130,7 +131,7 @@ def fit_combination(inputs: np.ndarray, labels: np.ndarray) -> dict:
 
 def combine(weights: dict, inputs: np.ndarray) -> np.ndarray:
     z = weights["sentence_max"] * inputs[:, 0] + weights["paragraph"] * inputs[:, 1] + weights["bias"]
-    return 1 / (1 + np.exp(-np.clip(z, -30, 30)))
+    return 1 / (1 + np.exp(-np.clip(z, -LOG_ODDS_LIMIT, LOG_ODDS_LIMIT)))
 
 
 def _macro_f1(y: np.ndarray, p: np.ndarray) -> float:

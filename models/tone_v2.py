@@ -32,13 +32,14 @@ from sklearn.metrics import f1_score
 
 from analyzer.inference import ToneScorer
 from analyzer.model import write_manifest
+from analyzer.postprocess import LOG_ODDS_LIMIT
 from analyzer.records import OPINION_LABELS, SENTIMENT_LABELS
 from models import authored, data, realnews
 from models.calibration import best_class_bias, fit_temperature
 from models.heads import HeadRecipe
 
 SOURCE = Path("models/tone-v1")
-LOG_ODDS_FLOOR = -30.0  # matches analyzer.postprocess: a sentence that is all reported speech
+LOG_ODDS_FLOOR = -LOG_ODDS_LIMIT  # as analyzer.postprocess reads a sentence that is all reported speech
 SENTIMENT_INDEX = {label: i for i, label in enumerate(SENTIMENT_LABELS)}
 
 
