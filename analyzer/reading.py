@@ -4,26 +4,33 @@ Accepted inputs: `.txt`/`.md` files (one document each), `.html`/`.htm` files (t
 text), `.jsonl` files (`{"id": ..., "text": ...}` per line, each line one document), folders
 (walked recursively in sorted order, taking those suffixes) and `-` for standard input. A file
 named explicitly is read as text whatever its suffix; only folder walking filters by suffix.
+Bytes become text in `analyzer.decoding` (UTF-8, a BOM's encoding or a detected legacy one;
+an HTML page's article text).
 
 A bad input never stops the batch: it becomes an ErrorRecord with a one-line reason, so that
 records out = documents in. Only a path that does not exist is a usage error, raised before
-anything is read.
+anything is read. What is never read: anything but a regular file (a FIFO, a device, a socket,
+or a link to one: named directly it gets an error record, found in a folder it is skipped with a
+note, and it is never opened, since opening a FIFO waits for a writer), a file that is an
+excluded path (the output being written), and more than `MAX_DOCUMENT_BYTES` (20 MiB) for one
+document: a larger file, JSONL line or standard input is an error record, read in bounded pieces.
 """
 
 from __future__ import annotations
 
-import codecs
+import io
 import json
 import os
+import stat
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, Self, TextIO
 
 import click
-from bs4 import BeautifulSoup
-from bs4.element import NavigableString, PreformattedString, Tag
 
+from analyzer.decoding import NotText, bom_encoding, check_text, decode, html_to_text
 from analyzer.records import Document, ErrorRecord
 
 STDIN = "-"
@@ -31,20 +38,15 @@ TEXT_SUFFIXES = (".txt", ".md")
 HTML_SUFFIXES = (".html", ".htm")
 JSONL_SUFFIXES = (".jsonl",)
 FOLDER_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+_BLOCK = 1024 * 1024  # the bytes read at a time to count lines
+_SKIP = 64 * 1024  # the bytes read at a time to skip the rest of an over-long line
 
-# HTML that is never article text, and page furniture that is dropped unless it belongs to an
-# <article> (an article's own <header> holds its headline).
-_HTML_DROPPED = {"head", "script", "style", "noscript", "template", "svg", "iframe", "nav", "aside", "form", "button"}
-_HTML_FURNITURE = {"header", "footer"}
-# Elements whose content is a paragraph of its own (or a container of paragraphs).
-_HTML_BLOCKS = {
-    "html", "body", "main", "article", "section", "header", "footer", "div", "p", "blockquote", "pre",
-    "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "dl", "dt", "dd", "table", "tr", "td", "th",
-    "figure", "figcaption", "address", "br", "hr",
-}
+_FILE_KINDS = ((stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+               (stat.S_ISSOCK, "socket"))
 
 Record = Document | ErrorRecord
-_BINARY = "binary data (contains NUL bytes)"
+Notes = Callable[[str], None]
 
 
 class InputPathError(click.UsageError):
@@ -55,178 +57,319 @@ class _BadInput(ValueError):
     """Why one input cannot become a document; the message goes into its ErrorRecord."""
 
 
-def read_inputs(paths: Sequence[str], stdin: TextIO | BinaryIO | None = None) -> Iterator[Record]:
+@dataclass
+class _Overlong:
+    """A JSONL line longer than the limit, skipped: only its size is kept."""
+
+    size: int
+
+
+def read_inputs(paths: Sequence[str], stdin: TextIO | BinaryIO | None = None, *, max_bytes: int = MAX_DOCUMENT_BYTES,
+                exclude: Sequence[str | os.PathLike[str]] = (), notes: Notes | None = None) -> Iterator[Record]:
     """Documents and error records for the inputs, in order, one record per document.
 
     The paths are all checked here, eagerly, so that a mistyped path fails before any output;
     the returned iterator reads one document at a time, so that a batch of any size streams
-    through the model without being held in memory.
+    through the model without being held in memory. Files in folders that are the same file as
+    an `exclude` path are skipped; `notes` gets one line for each thing a folder walk skips.
     """
     missing = [path for path in paths if path != STDIN and not os.path.exists(path)]
     if missing:
         raise InputPathError(f"no such file or directory: {', '.join(missing)}")
-    return _records(paths, sys.stdin if stdin is None else stdin)
+    reader = _Reader(max_bytes, list(exclude), notes or (lambda note: None))
+    return reader.records(paths, sys.stdin if stdin is None else stdin)
 
 
-def html_to_text(markup: str) -> str:
-    """The readable text of an HTML page: one block element per paragraph, blank-line separated."""
-    blocks: list[str] = []
-    _collect_blocks(BeautifulSoup(markup, "html.parser"), blocks, [])
-    return "\n\n".join(blocks)
+def count_documents(paths: Sequence[str], exclude: Sequence[str | os.PathLike[str]] = ()) -> int | None:
+    """How many records `read_inputs` will yield, for a progress bar; None with standard input.
 
-
-def _records(paths: Sequence[str], stdin: TextIO | BinaryIO) -> Iterator[Record]:
-    for path in paths:
-        if path == STDIN:
-            yield _read_stdin(stdin)
-        elif os.path.isdir(path):
-            yield from _read_folder(path)
-        else:
-            yield from _read_file(path)
-
-
-def _read_stdin(stream: TextIO | BinaryIO) -> Record:
-    """Standard input as one document, read as bytes where the stream allows."""
-    try:
-        return _document(STDIN, _text_of(getattr(stream, "buffer", stream).read()))
-    except _BadInput as error:
-        return ErrorRecord(STDIN, str(error))
-
-
-def _read_folder(folder: str) -> Iterator[Record]:
-    """The folder's files with a known suffix, recursively in sorted order; hidden ones skipped.
-
-    A subfolder that cannot be listed gets an error record rather than vanishing from the batch.
+    Nothing is decoded: a JSONL file's non-blank lines are counted in 1 MB blocks of bytes.
+    The count is exact unless a file changes meanwhile or a JSONL file breaks off in the middle
+    (a read error, or invalid UTF-16 in a UTF-16 file: the rest of it is one error record).
     """
-    unreadable: list[OSError] = []
-    found: list[str] = []
-    for root, folders, files in os.walk(folder, onerror=unreadable.append):
-        folders[:] = [name for name in folders if not name.startswith(".")]
-        found += [os.path.join(root, name) for name in files if _walked(name)]
-    for path in sorted(found, key=lambda path: Path(os.path.relpath(path, folder)).parts):
-        yield from _read_file(path)
-    for error in unreadable:
-        yield _cannot_read(str(error.filename), error, "folder")
+    if STDIN in paths:
+        return None
+    reader = _Reader(MAX_DOCUMENT_BYTES, list(exclude), lambda note: None)
+    total = 0
+    for path in paths:
+        if os.path.isdir(path):
+            total += sum(1 if isinstance(item, ErrorRecord) else reader.count_file(item) for item in reader.folder(path))
+        else:
+            total += reader.count_file(path)
+    return total
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Are `a` and `b` one file (the same device and inode)? Where one does not exist yet, the same path."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+
+
+@dataclass
+class _Reader:
+    """One `read_inputs` (or `count_documents`) call: its size limit, what it never reads, its notes."""
+
+    max_bytes: int
+    exclude: list[str | os.PathLike[str]]
+    notes: Notes
+
+    def records(self, paths: Sequence[str], stdin: TextIO | BinaryIO | None) -> Iterator[Record]:
+        for path in paths:
+            if path == STDIN:
+                yield self.stdin(stdin)
+            elif os.path.isdir(path):
+                for item in self.folder(path):
+                    if isinstance(item, ErrorRecord):
+                        yield item
+                    else:
+                        yield from self.file(item)
+            else:
+                yield from self.file(path)
+
+    def stdin(self, stream: TextIO | BinaryIO | None) -> Record:
+        """Standard input as one document, read as bytes where the stream allows."""
+        try:
+            if stream is None:  # Python's stdin when file descriptor 0 was closed
+                raise ValueError
+            data = getattr(stream, "buffer", stream).read(self.max_bytes + 1)
+        except ValueError:  # reading a closed stream
+            return ErrorRecord(STDIN, "cannot read standard input: it is closed")
+        except OSError as error:
+            return ErrorRecord(STDIN, f"cannot read standard input: {error.strerror or error}")
+        try:
+            if len(data) > self.max_bytes:
+                raise _BadInput(_too_large(f"more than {self.max_bytes:,}", self.max_bytes))
+            if isinstance(data, bytes):
+                return _document(STDIN, *decode(data))
+            return _document(STDIN, data.removeprefix("\ufeff"))
+        except (_BadInput, NotText) as error:
+            return ErrorRecord(STDIN, str(error))
+
+    def folder(self, folder: str) -> Iterator[str | ErrorRecord]:
+        """The folder's regular files with a known suffix, recursively in sorted order, hidden ones
+        left out, others skipped with a note. A subfolder that cannot be listed gets an error
+        record rather than vanishing from the batch."""
+        unreadable: list[OSError] = []
+        found: list[str] = []
+        for root, folders, files in os.walk(folder, onerror=unreadable.append):
+            folders[:] = [name for name in folders if not name.startswith(".")]
+            found += [os.path.join(root, name) for name in files if _walked(name)]
+        for path in sorted(found, key=lambda path: Path(os.path.relpath(path, folder)).parts):
+            skipped = self.skipped(path)
+            if skipped:
+                self.notes(f"skipped {path}: {skipped}")
+            else:
+                yield path
+        for error in unreadable:
+            yield _cannot_read(str(error.filename), error, "folder")
+
+    def skipped(self, path: str) -> str | None:
+        """Why a file found in a folder is not read (one that cannot be stat'ed is read, to fail)."""
+        try:
+            kind = _special_kind(os.stat(path))
+        except OSError:
+            return None
+        if kind:
+            return f"not a regular file ({kind})"
+        if any(same_file(path, excluded) for excluded in self.exclude):
+            return "it is the output file"
+        return None
+
+    def file(self, path: str) -> Iterator[Record]:
+        if path.lower().endswith(JSONL_SUFFIXES):
+            yield from self.jsonl(path)
+        else:
+            yield self.document_file(path)
+
+    def document_file(self, path: str) -> Record:
+        """A text file (or an HTML page's text) as one document."""
+        try:
+            with _open_regular(path) as handle:
+                size = os.fstat(handle.fileno()).st_size
+                if size > self.max_bytes:
+                    raise _BadInput(_too_large(f"{size:,}", self.max_bytes))
+                data = handle.read(self.max_bytes + 1)  # the size a file reports can be wrong
+            if len(data) > self.max_bytes:
+                raise _BadInput(_too_large(f"more than {self.max_bytes:,}", self.max_bytes))
+            text, encoding = decode(data)
+            return _document(path, html_to_text(text) if path.lower().endswith(HTML_SUFFIXES) else text, encoding)
+        except OSError as error:
+            return _cannot_read(path, error)
+        except (_BadInput, NotText) as error:
+            return ErrorRecord(path, str(error))
+
+    def jsonl(self, path: str) -> Iterator[Record]:
+        """One document per non-blank line, read line by line so that a file of any size streams."""
+        count = lineno = 0
+        try:
+            with _JsonlLines(path, self.max_bytes) as lines:
+                for lineno, line in lines:
+                    if isinstance(line, _Overlong):
+                        count += 1
+                        yield ErrorRecord(f"{path}:{lineno}", f"{_too_large(f'{line.size:,}', self.max_bytes)} on line {lineno}")
+                    elif line.strip():
+                        count += 1
+                        yield _jsonl_record(path, lineno, line, lines.encoding)
+        except _BadInput as error:
+            count += 1
+            yield ErrorRecord(path, str(error))
+        except OSError as error:
+            count += 1
+            yield _cannot_read(path, error) if lineno == 0 else ErrorRecord(
+                path, f"cannot read past line {lineno}: {error.strerror or error}")
+        except UnicodeDecodeError as error:  # UTF-16 lines are decoded as they are read
+            count += 1
+            yield ErrorRecord(path, f"cannot decode past line {lineno} ({error.reason}); the rest of the file is unread")
+        if count == 0:
+            yield ErrorRecord(path, "no documents in JSONL file")
+
+    def count_file(self, path: str) -> int:
+        """The records `file(path)` yields: 1, or a JSONL file's non-blank lines (at least 1)."""
+        if not path.lower().endswith(JSONL_SUFFIXES):
+            return 1
+        try:
+            with _JsonlLines(path, self.max_bytes) as lines:
+                if lines.encoding == "utf-8":
+                    return max(_count_lines(lines.handle), 1)
+                return max(sum(1 for _, line in lines if isinstance(line, _Overlong) or line.strip()), 1)
+        except (_BadInput, OSError, UnicodeDecodeError):
+            return 1
+
+
+class _JsonlLines:
+    """A JSONL file's lines: bytes for UTF-8, strings for UTF-16 or UTF-32 (a BOM decides).
+
+    Lines are read with `readline(limit + 1)`, so that an over-long line is never held whole:
+    the rest of it is skipped in bounded pieces and only its size is kept.
+    """
+
+    def __init__(self, path: str, max_bytes: int) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+
+    def __enter__(self) -> Self:
+        self.handle: BinaryIO | TextIO = _open_regular(self.path)
+        try:
+            self.encoding = bom_encoding(self.handle.read(4)) or "utf-8"
+            self.handle.seek(0)
+        except BaseException:
+            self.handle.close()
+            raise
+        self.end: bytes | str = b"\n"
+        self.char_bytes = 1
+        if self.encoding != "utf-8":  # decoded as a stream: the limit counts 2 (or 4) bytes a character
+            self.handle = io.TextIOWrapper(self.handle, encoding=self.encoding, errors="surrogatepass", newline="\n")
+            self.end, self.char_bytes = "\n", 4 if self.encoding == "utf-32" else 2
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
+
+    def __iter__(self) -> Iterator[tuple[int, bytes | str | _Overlong]]:
+        limit = self.max_bytes // self.char_bytes
+        lineno = 0
+        while line := self.handle.readline(limit + 1):
+            lineno += 1
+            if len(line) > limit and not line.endswith(self.end):
+                yield lineno, _Overlong(self.char_bytes * (len(line) + self._skip_rest()))
+            else:
+                yield lineno, line
+
+    def _skip_rest(self) -> int:
+        """Reads past the rest of an over-long line in bounded pieces: how long that rest was."""
+        skipped = 0
+        while piece := self.handle.readline(_SKIP):
+            if piece.endswith(self.end):
+                return skipped + len(piece) - 1
+            skipped += len(piece)
+        return skipped
+
+
+def _count_lines(handle: BinaryIO) -> int:
+    """Non-blank lines (as `bytes.strip` sees them), counted in 1 MB blocks."""
+    count, pending = 0, False  # pending: the line the last block ended in has a non-blank byte
+    while block := handle.read(_BLOCK):
+        *complete, last = block.split(b"\n")
+        for piece in complete:
+            count += pending or bool(piece.strip())
+            pending = False
+        pending = pending or bool(last.strip())
+    return count + pending
 
 
 def _walked(name: str) -> bool:
     return not name.startswith(".") and name.lower().endswith(FOLDER_SUFFIXES)
 
 
-def _read_file(path: str) -> Iterator[Record]:
-    if path.lower().endswith(JSONL_SUFFIXES):
-        yield from _read_jsonl(path)
-    else:
-        yield _read_document_file(path)
+def _special_kind(status: os.stat_result) -> str | None:
+    """What a file that is not a regular file or a folder is ("FIFO", "socket", ...); None otherwise."""
+    if stat.S_ISREG(status.st_mode) or stat.S_ISDIR(status.st_mode):
+        return None
+    return next((kind for test, kind in _FILE_KINDS if test(status.st_mode)), "special file")
 
 
-def _read_document_file(path: str) -> Record:
-    """A text file (or an HTML page's text) as one document."""
+def _open_regular(path: str) -> BinaryIO:
+    """`path` opened for reading if it is a regular file; anything else is refused unopened.
+
+    The open does not block, and what it opened is checked again, in case a FIFO took its place.
+    """
+    kind = _special_kind(os.stat(path))
+    if kind:
+        raise _BadInput(f"not a regular file ({kind})")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     try:
-        text = _text_of(Path(path).read_bytes())
-        return _document(path, html_to_text(text) if path.lower().endswith(HTML_SUFFIXES) else text)
-    except OSError as error:
-        return _cannot_read(path, error)
-    except _BadInput as error:
-        return ErrorRecord(path, str(error))
+        kind = _special_kind(os.fstat(fd))
+        if kind:
+            raise _BadInput(f"not a regular file ({kind})")
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return open(fd, "rb")
+
+
+def _too_large(size: str, limit: int) -> str:
+    return f"too large: {size} bytes (the limit is {limit:,} bytes)"
 
 
 def _cannot_read(path: str, error: OSError, what: str = "file") -> ErrorRecord:
     return ErrorRecord(path, f"cannot read {what}: {error.strerror or error}")
 
 
-def _read_jsonl(path: str) -> Iterator[Record]:
-    """One document per non-blank line, read line by line so that a file of any size streams."""
-    try:
-        handle = open(path, "rb")
-    except OSError as error:
-        yield _cannot_read(path, error)
-        return
-    with handle:
-        count = 0
-        for lineno, line in enumerate(handle, start=1):
-            if line.strip():
-                count += 1
-                yield _jsonl_record(path, lineno, line)
-    if count == 0:
-        yield ErrorRecord(path, "no documents in JSONL file")
-
-
-def _jsonl_record(path: str, lineno: int, line: bytes) -> Record:
+def _jsonl_record(path: str, lineno: int, line: bytes | str, encoding: str) -> Record:
     """One JSONL line as a document; the error record is named by the id when it can be read."""
     doc_id = f"{path}:{lineno}"
     try:
-        record = json.loads(_text_of(line.strip()))
-    except _BadInput as error:
+        text, encoding = decode(line.strip()) if isinstance(line, bytes) else (line.strip(), encoding)
+        record = json.loads(text)
+    except NotText as error:
         return ErrorRecord(doc_id, f"{error} on line {lineno}")
     except json.JSONDecodeError as error:
         return ErrorRecord(doc_id, f"malformed JSON on line {lineno}: {error.msg} (column {error.colno})")
+    except RecursionError:
+        return ErrorRecord(doc_id, f"malformed JSON on line {lineno}: nested too deeply")
     if not isinstance(record, dict):
         return ErrorRecord(doc_id, f"line {lineno} is not a JSON object")
-    if record.get("id") is not None:
-        doc_id = str(record["id"])
+    try:
+        if record.get("id") is not None:
+            doc_id = check_text(str(record["id"]))
+    except NotText as error:
+        return ErrorRecord(doc_id, f"'id' is {error} on line {lineno}")
+    except RecursionError:
+        return ErrorRecord(doc_id, f"'id' is nested too deeply on line {lineno}")
     if "text" not in record:
         return ErrorRecord(doc_id, f"missing 'text' field on line {lineno}")
     if not isinstance(record["text"], str):
         return ErrorRecord(doc_id, f"'text' is not a string on line {lineno}")
     try:
-        return _document(doc_id, record["text"])
-    except _BadInput as error:
+        return _document(doc_id, record["text"], encoding)
+    except (_BadInput, NotText) as error:
         return ErrorRecord(doc_id, f"{error} on line {lineno}")
 
 
-def _text_of(data: bytes | str) -> str:
-    """Decode UTF-8 (a BOM allowed), refusing binary data with a reason a person can act on."""
-    if isinstance(data, bytes):
-        data = _decode_utf8(data)
-    elif "\x00" in data:
-        raise _BadInput(_BINARY)
-    return data.removeprefix("\ufeff")
-
-
-def _decode_utf8(data: bytes) -> str:
-    """NUL bytes are checked first: a binary file is reported as binary, not as a bad byte."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise _BadInput("not UTF-8 text (UTF-16 byte order mark)")
-    if b"\x00" in data:
-        raise _BadInput(_BINARY)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        byte = error.object[error.start]
-        raise _BadInput(f"not UTF-8 text (invalid byte 0x{byte:02x} at position {error.start})") from None
-
-
-def _document(doc_id: str, text: str) -> Document:
+def _document(doc_id: str, text: str, encoding: str = "utf-8") -> Document:
     if not text.strip():
         raise _BadInput("empty document")
-    return Document(doc_id, text)
-
-
-def _collect_blocks(node: Tag, blocks: list[str], inline: list[str]) -> None:
-    """Walk the tree; text gathers in `inline` until a block element starts or ends."""
-    for child in node.children:
-        if isinstance(child, Tag):
-            if _dropped(child):
-                continue
-            if child.name in _HTML_BLOCKS:
-                _flush(inline, blocks)
-                _collect_blocks(child, blocks, inline)
-                _flush(inline, blocks)
-            else:
-                _collect_blocks(child, blocks, inline)
-        elif isinstance(child, NavigableString) and not isinstance(child, PreformattedString):
-            inline.append(str(child))
-
-
-def _dropped(tag: Tag) -> bool:
-    if tag.name in _HTML_DROPPED:
-        return True
-    return tag.name in _HTML_FURNITURE and tag.find_parent("article") is None
-
-
-def _flush(inline: list[str], blocks: list[str]) -> None:
-    text = " ".join("".join(inline).split())
-    if text:
-        blocks.append(text)
-    inline.clear()
+    return Document(doc_id, check_text(text), encoding)

@@ -12,10 +12,15 @@ OPINION_LABELS = ("reporting", "opinion")  # opinion head order: P(opinion) is t
 
 @dataclass
 class Document:
-    """One input text with the id it is reported under (the JSONL `id` or the file path)."""
+    """One input text with the id it is reported under (the JSONL `id` or the file path).
+
+    `encoding` names the codec its bytes were decoded with ("utf-8", "utf-16", "cp1252", ...), so
+    that a guessed encoding can be reported; text that arrived as a string counts as "utf-8".
+    """
 
     doc_id: str
     text: str
+    encoding: str = "utf-8"
 
 
 @dataclass

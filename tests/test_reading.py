@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 import pytest
 
-from analyzer.reading import InputPathError, html_to_text, read_inputs
+from analyzer.decoding import html_to_text
+from analyzer.reading import InputPathError, read_inputs
 from analyzer.records import Document, ErrorRecord
 from analyzer.segment import segment
 
@@ -113,9 +114,8 @@ def test_stdin_as_bytes_and_as_text() -> None:
     assert list(read_inputs(["-"], stdin=io.StringIO(ARTICLE))) == [Document("-", ARTICLE)]
     text_stream = io.TextIOWrapper(io.BytesIO(raw), encoding="latin-1")  # .buffer is read as UTF-8
     assert list(read_inputs(["-"], stdin=text_stream)) == [Document("-", ARTICLE)]
-    assert list(read_inputs(["-"], stdin=io.BytesIO(b"\xff\xfe"))) == [
-        ErrorRecord("-", "not UTF-8 text (UTF-16 byte order mark)")
-    ]
+    assert list(read_inputs(["-"], stdin=io.BytesIO(ARTICLE.encode("utf-16")))) == [Document("-", ARTICLE, "utf-16")]
+    assert list(read_inputs(["-"], stdin=io.BytesIO(b"\xff\xfe"))) == [ErrorRecord("-", "empty document")]
 
 
 def test_jsonl_ids_fallback_ids_and_blank_lines(tmp_path: Path) -> None:
@@ -137,7 +137,7 @@ def test_jsonl_ids_fallback_ids_and_blank_lines(tmp_path: Path) -> None:
 def test_bad_inputs_become_error_records_and_the_batch_goes_on(tmp_path: Path) -> None:
     good = write(tmp_path / "good.txt", "A good article.")
     binary = write(tmp_path / "image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
-    latin1 = write(tmp_path / "latin1.txt", "Caf\u00e9 au lait is served here.".encode("latin-1"))
+    broken = write(tmp_path / "broken.txt", "Caf\u00e9 “au lait” is served here.".encode("utf-8")[:-6] + b"\xe9re.")
     empty = write(tmp_path / "empty.txt", "")
     blank = write(tmp_path / "blank.md", " \n\t\r\n")
     blank_html = write(tmp_path / "blank.html", "<html><body><script>x()</script></body></html>")
@@ -152,13 +152,13 @@ def test_bad_inputs_become_error_records_and_the_batch_goes_on(tmp_path: Path) -
     ]
     jsonl = write(tmp_path / "docs.jsonl", "\n".join(lines) + "\n")
     empty_jsonl = write(tmp_path / "none.jsonl", "\n\n")
-    paths = [good, binary, latin1, empty, blank, blank_html, jsonl, empty_jsonl, good]
+    paths = [good, binary, broken, empty, blank, blank_html, jsonl, empty_jsonl, good]
     records = list(read_inputs([str(path) for path in paths]))
     assert len(records) == 6 + len(lines) + 1 + 1  # records out = documents in
     expected = [
         Document(str(good), "A good article."),
         ErrorRecord(str(binary), "binary data (contains NUL bytes)"),
-        ErrorRecord(str(latin1), "not UTF-8 text (invalid byte 0xe9 at position 3)"),
+        ErrorRecord(str(broken), "not UTF-8 text (invalid byte 0xe9 at position 29)"),
         ErrorRecord(str(empty), "empty document"),
         ErrorRecord(str(blank), "empty document"),
         ErrorRecord(str(blank_html), "empty document"),
@@ -177,10 +177,13 @@ def test_bad_inputs_become_error_records_and_the_batch_goes_on(tmp_path: Path) -
 
 
 def test_jsonl_line_that_is_not_utf8(tmp_path: Path) -> None:
-    path = write(tmp_path / "docs.jsonl", b'{"id": 1, "text": "ok"}\n{"id": 2, "text": "caf\xe9"}\n')
+    """Each line is decoded on its own: a cp1252 line is read as such, damaged UTF-8 is an error."""
+    lines = b'{"id": 1, "text": "ok"}\n{"id": 2, "text": "caf\xe9"}\n{"id": 3, "text": "\xe2\x80\x9cq\xe2\x80\x9d caf\xe9"}\n'
+    path = write(tmp_path / "docs.jsonl", lines)
     assert list(read_inputs([str(path)])) == [
         Document("1", "ok"),
-        ErrorRecord(f"{path}:2", "not UTF-8 text (invalid byte 0xe9 at position 22) on line 2"),
+        Document("2", "café", "cp1252"),
+        ErrorRecord(f"{path}:3", "not UTF-8 text (invalid byte 0xe9 at position 30) on line 3"),
     ]
 
 
@@ -228,15 +231,14 @@ def test_large_jsonl_streams_line_by_line(tmp_path: Path) -> None:
     assert 1_000 + sum(1 for record in records if isinstance(record, Document)) == 100_000
 
 
-def test_read_failure_is_an_error_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """An OSError while reading gives an error record (simulated: permissions do not bind for root)."""
-    path = write(tmp_path / "a.txt", "Text.")
-
-    def refuse(self: Path) -> bytes:
-        raise PermissionError(13, "Permission denied", str(self))
-
-    monkeypatch.setattr(Path, "read_bytes", refuse)
-    assert list(read_inputs([str(path), "-"], stdin=io.BytesIO(b"Next."))) == [
-        ErrorRecord(str(path), "cannot read file: Permission denied"),
+@pytest.mark.skipif(not os.path.exists("/proc/self/mem"), reason="needs Linux /proc")
+def test_read_failure_is_an_error_record(tmp_path: Path) -> None:
+    """A real OSError while reading: /proc/self/mem opens, and reading it at offset 0 fails (EIO)."""
+    text_link, jsonl_link = tmp_path / "mem.txt", tmp_path / "mem.jsonl"
+    text_link.symlink_to("/proc/self/mem")
+    jsonl_link.symlink_to("/proc/self/mem")
+    assert list(read_inputs([str(text_link), str(jsonl_link), "-"], stdin=io.BytesIO(b"Next."))) == [
+        ErrorRecord(str(text_link), "cannot read file: Input/output error"),
+        ErrorRecord(str(jsonl_link), "cannot read file: Input/output error"),
         Document("-", "Next."),
     ]
