@@ -14,6 +14,12 @@ or a link to one: named directly it gets an error record, found in a folder it i
 note, and it is never opened, since opening a FIFO waits for a writer), a file that is an
 excluded path (the output being written), and more than `MAX_DOCUMENT_BYTES` (20 MiB) for one
 document: a larger file, JSONL line or standard input is an error record, read in bounded pieces.
+
+Reading is two steps, so that the costly one runs in worker processes: `read_sources` (the main
+process) checks the paths, walks folders, splits JSONL files into lines and reads standard
+input, all as raw bytes, yielding one `Source` (or an ErrorRecord) per future record; `load`
+(a worker) turns one Source into its Document or ErrorRecord: it reads a file, decodes bytes,
+parses a JSONL line's JSON and an HTML page. `read_inputs` is the two together.
 """
 
 from __future__ import annotations
@@ -41,12 +47,19 @@ FOLDER_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 _BLOCK = 1024 * 1024  # the bytes read at a time to count lines
 _SKIP = 64 * 1024  # the bytes read at a time to skip the rest of an over-long line
+_BUFFER = 64 * 1024  # a file's read buffer: with the default 8 KiB a JSONL line's readline cost 2.5 times as much
 
 _FILE_KINDS = ((stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
                (stat.S_ISSOCK, "socket"))
 
 Record = Document | ErrorRecord
 Notes = Callable[[str], None]
+
+# Source kinds
+FILE = "file"  # a text file, read as one document
+HTML = "html"  # an HTML page: its article text is the document
+JSONL_LINE = "jsonl-line"  # one non-blank line of a JSONL file
+STDIN_KIND = "stdin"  # standard input, read as one document
 
 
 class InputPathError(click.UsageError):
@@ -64,24 +77,76 @@ class _Overlong:
     size: int
 
 
-def read_inputs(paths: Sequence[str], stdin: TextIO | BinaryIO | None = None, *, max_bytes: int = MAX_DOCUMENT_BYTES,
-                exclude: Sequence[str | os.PathLike[str]] = (), notes: Notes | None = None) -> Iterator[Record]:
-    """Documents and error records for the inputs, in order, one record per document.
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One future record, found but not yet decoded: what the main process hands a worker to `load`.
 
-    The paths are all checked here, eagerly, so that a mistyped path fails before any output;
-    the returned iterator reads one document at a time, so that a batch of any size streams
-    through the model without being held in memory. Files in folders that are the same file as
-    an `exclude` path are skipped; `notes` gets one line for each thing a folder walk skips.
+    `kind` is FILE, HTML, JSONL_LINE or STDIN_KIND; `name` is the path (a JSONL line's file) or "-";
+    `lineno` is a JSONL line's number, from 1. `data` holds the raw bytes of a JSONL line or of
+    standard input, at most `max_bytes` of them (a longer one is an ErrorRecord instead of a
+    Source); it is None for a file, which `load` reads itself, with `max_bytes` as its limit. It is
+    a str where the text came as a string: standard input given as a text stream, or a line of a
+    UTF-16 or UTF-32 JSONL file (whose lines cannot be found without decoding it as a stream);
+    `encoding` names the codec such a string was decoded with.
+    """
+
+    kind: str
+    name: str
+    lineno: int | None = None
+    data: bytes | str | None = None
+    encoding: str = "utf-8"
+    max_bytes: int = MAX_DOCUMENT_BYTES
+
+
+def read_sources(paths: Sequence[str], stdin: TextIO | BinaryIO | None = None, *, max_bytes: int = MAX_DOCUMENT_BYTES,
+                 exclude: Sequence[str | os.PathLike[str]] = (), notes: Notes | None = None) -> Iterator[Source | ErrorRecord]:
+    """A Source for each future record of the inputs, in order, or the ErrorRecord of one that
+    cannot be a document whatever its bytes (a folder that cannot be listed, a JSONL file that
+    cannot be opened, a JSONL line or standard input over the limit, ...).
+
+    This is the main process's part: it reads raw bytes and never decodes, parses JSON or HTML
+    (`load` does). The paths are all checked here, eagerly, so that a mistyped path fails before
+    any output; the returned iterator reads one line at a time, so that a batch of any size
+    streams. Files in folders that are the same file as an `exclude` path are skipped; `notes`
+    gets one line for each thing a folder walk skips.
     """
     missing = [path for path in paths if path != STDIN and not os.path.exists(path)]
     if missing:
         raise InputPathError(f"no such file or directory: {', '.join(missing)}")
-    reader = _Reader(max_bytes, list(exclude), notes or (lambda note: None))
-    return reader.records(paths, sys.stdin if stdin is None else stdin)
+    walk = _Walk(max_bytes, list(exclude), notes or (lambda note: None))
+    return walk.sources(paths, sys.stdin if stdin is None else stdin)
+
+
+def load(item: Source | Record) -> Record:
+    """The Document or ErrorRecord a Source becomes (the worker processes' part): a file is read
+    here (refused unopened if it is no longer a regular file, and within its size limit), bytes
+    are decoded, a JSONL line's JSON and an HTML page parsed. Records pass through unchanged."""
+    if not isinstance(item, Source):
+        return item
+    if item.kind == JSONL_LINE:
+        return _jsonl_record(item)
+    try:
+        if item.kind == STDIN_KIND:
+            if isinstance(item.data, str):
+                return _document(item.name, item.data.removeprefix("\ufeff"), item.encoding)
+            return _document(item.name, *decode(item.data or b""))
+        return _file_record(item)
+    except OSError as error:
+        return _cannot_read(item.name, error)
+    except (_BadInput, NotText) as error:
+        return ErrorRecord(item.name, str(error))
+
+
+def read_inputs(paths: Sequence[str], stdin: TextIO | BinaryIO | None = None, *, max_bytes: int = MAX_DOCUMENT_BYTES,
+                exclude: Sequence[str | os.PathLike[str]] = (), notes: Notes | None = None) -> Iterator[Record]:
+    """Documents and error records for the inputs, in order, one record per document: `load`
+    over `read_sources` in this process (raises InputPathError at the call, as it does)."""
+    return map(load, read_sources(paths, stdin, max_bytes=max_bytes, exclude=exclude, notes=notes))
 
 
 def count_documents(paths: Sequence[str], exclude: Sequence[str | os.PathLike[str]] = ()) -> int | None:
-    """How many records `read_inputs` will yield, for a progress bar; None with standard input.
+    """How many items `read_sources` (and so `read_inputs`) will yield, for a progress bar; None
+    with standard input.
 
     Nothing is decoded: a JSONL file's non-blank lines are counted in 1 MB blocks of bytes.
     The count is exact unless a file changes meanwhile or a JSONL file breaks off in the middle
@@ -89,13 +154,13 @@ def count_documents(paths: Sequence[str], exclude: Sequence[str | os.PathLike[st
     """
     if STDIN in paths:
         return None
-    reader = _Reader(MAX_DOCUMENT_BYTES, list(exclude), lambda note: None)
+    walk = _Walk(MAX_DOCUMENT_BYTES, list(exclude), lambda note: None)
     total = 0
     for path in paths:
         if os.path.isdir(path):
-            total += sum(1 if isinstance(item, ErrorRecord) else reader.count_file(item) for item in reader.folder(path))
+            total += sum(1 if isinstance(item, ErrorRecord) else walk.count_file(item) for item in walk.folder(path))
         else:
-            total += reader.count_file(path)
+            total += walk.count_file(path)
     return total
 
 
@@ -107,15 +172,17 @@ def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
         return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
 
 
+# --- read_sources: the main process ------------------------------------------------------------
+
 @dataclass
-class _Reader:
-    """One `read_inputs` (or `count_documents`) call: its size limit, what it never reads, its notes."""
+class _Walk:
+    """One `read_sources` (or `count_documents`) call: its size limit, what it never reads, its notes."""
 
     max_bytes: int
     exclude: list[str | os.PathLike[str]]
     notes: Notes
 
-    def records(self, paths: Sequence[str], stdin: TextIO | BinaryIO | None) -> Iterator[Record]:
+    def sources(self, paths: Sequence[str], stdin: TextIO | BinaryIO | None) -> Iterator[Source | ErrorRecord]:
         for path in paths:
             if path == STDIN:
                 yield self.stdin(stdin)
@@ -128,8 +195,8 @@ class _Reader:
             else:
                 yield from self.file(path)
 
-    def stdin(self, stream: TextIO | BinaryIO | None) -> Record:
-        """Standard input as one document, read as bytes where the stream allows."""
+    def stdin(self, stream: TextIO | BinaryIO | None) -> Source | ErrorRecord:
+        """Standard input, read as bytes where the stream allows (at most the limit and one more)."""
         try:
             if stream is None:  # Python's stdin when file descriptor 0 was closed
                 raise ValueError
@@ -138,14 +205,9 @@ class _Reader:
             return ErrorRecord(STDIN, "cannot read standard input: it is closed")
         except OSError as error:
             return ErrorRecord(STDIN, f"cannot read standard input: {error.strerror or error}")
-        try:
-            if len(data) > self.max_bytes:
-                raise _BadInput(_too_large(f"more than {self.max_bytes:,}", self.max_bytes))
-            if isinstance(data, bytes):
-                return _document(STDIN, *decode(data))
-            return _document(STDIN, data.removeprefix("\ufeff"))
-        except (_BadInput, NotText) as error:
-            return ErrorRecord(STDIN, str(error))
+        if len(data) > self.max_bytes:
+            return ErrorRecord(STDIN, _too_large(f"more than {self.max_bytes:,}", self.max_bytes))
+        return Source(STDIN_KIND, STDIN, data=data, max_bytes=self.max_bytes)
 
     def folder(self, folder: str) -> Iterator[str | ErrorRecord]:
         """The folder's regular files with a known suffix, recursively in sorted order, hidden ones
@@ -177,41 +239,27 @@ class _Reader:
             return "it is the output file"
         return None
 
-    def file(self, path: str) -> Iterator[Record]:
-        if path.lower().endswith(JSONL_SUFFIXES):
+    def file(self, path: str) -> Iterator[Source | ErrorRecord]:
+        """A JSONL file's lines, or one file that `load` reads (and refuses if it is not a regular file)."""
+        lowered = path.lower()
+        if lowered.endswith(JSONL_SUFFIXES):
             yield from self.jsonl(path)
         else:
-            yield self.document_file(path)
+            yield Source(HTML if lowered.endswith(HTML_SUFFIXES) else FILE, path, max_bytes=self.max_bytes)
 
-    def document_file(self, path: str) -> Record:
-        """A text file (or an HTML page's text) as one document."""
-        try:
-            with _open_regular(path) as handle:
-                size = os.fstat(handle.fileno()).st_size
-                if size > self.max_bytes:
-                    raise _BadInput(_too_large(f"{size:,}", self.max_bytes))
-                data = handle.read(self.max_bytes + 1)  # the size a file reports can be wrong
-            if len(data) > self.max_bytes:
-                raise _BadInput(_too_large(f"more than {self.max_bytes:,}", self.max_bytes))
-            text, encoding = decode(data)
-            return _document(path, html_to_text(text) if path.lower().endswith(HTML_SUFFIXES) else text, encoding)
-        except OSError as error:
-            return _cannot_read(path, error)
-        except (_BadInput, NotText) as error:
-            return ErrorRecord(path, str(error))
-
-    def jsonl(self, path: str) -> Iterator[Record]:
-        """One document per non-blank line, read line by line so that a file of any size streams."""
+    def jsonl(self, path: str) -> Iterator[Source | ErrorRecord]:
+        """One Source per non-blank line, read line by line so that a file of any size streams."""
         count = lineno = 0
         try:
             with _JsonlLines(path, self.max_bytes) as lines:
+                encoding = lines.encoding
                 for lineno, line in lines:
                     if isinstance(line, _Overlong):
                         count += 1
                         yield ErrorRecord(f"{path}:{lineno}", f"{_too_large(f'{line.size:,}', self.max_bytes)} on line {lineno}")
-                    elif line.strip():
+                    elif not line.isspace():  # a line is never empty: `not strip()` without the copy
                         count += 1
-                        yield _jsonl_record(path, lineno, line, lines.encoding)
+                        yield Source(JSONL_LINE, path, lineno, line, encoding, self.max_bytes)
         except _BadInput as error:
             count += 1
             yield ErrorRecord(path, str(error))
@@ -226,14 +274,14 @@ class _Reader:
             yield ErrorRecord(path, "no documents in JSONL file")
 
     def count_file(self, path: str) -> int:
-        """The records `file(path)` yields: 1, or a JSONL file's non-blank lines (at least 1)."""
+        """The items `file(path)` yields: 1, or a JSONL file's non-blank lines (at least 1)."""
         if not path.lower().endswith(JSONL_SUFFIXES):
             return 1
         try:
             with _JsonlLines(path, self.max_bytes) as lines:
                 if lines.encoding == "utf-8":
                     return max(_count_lines(lines.handle), 1)
-                return max(sum(1 for _, line in lines if isinstance(line, _Overlong) or line.strip()), 1)
+                return max(sum(1 for _, line in lines if isinstance(line, _Overlong) or not line.isspace()), 1)
         except (_BadInput, OSError, UnicodeDecodeError):
             return 1
 
@@ -327,7 +375,7 @@ def _open_regular(path: str) -> BinaryIO:
     except BaseException:
         os.close(fd)
         raise
-    return open(fd, "rb")
+    return open(fd, "rb", buffering=_BUFFER)
 
 
 def _too_large(size: str, limit: int) -> str:
@@ -338,11 +386,28 @@ def _cannot_read(path: str, error: OSError, what: str = "file") -> ErrorRecord:
     return ErrorRecord(path, f"cannot read {what}: {error.strerror or error}")
 
 
-def _jsonl_record(path: str, lineno: int, line: bytes | str, encoding: str) -> Record:
+# --- load: the worker processes ---------------------------------------------------------------
+
+def _file_record(source: Source) -> Record:
+    """A text file (or an HTML page's text) as one document, read within its size limit."""
+    limit = source.max_bytes
+    with _open_regular(source.name) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > limit:
+            raise _BadInput(_too_large(f"{size:,}", limit))
+        data = handle.read(limit + 1)  # the size a file reports can be wrong
+    if len(data) > limit:
+        raise _BadInput(_too_large(f"more than {limit:,}", limit))
+    text, encoding = decode(data)
+    return _document(source.name, html_to_text(text) if source.kind == HTML else text, encoding)
+
+
+def _jsonl_record(source: Source) -> Record:
     """One JSONL line as a document; the error record is named by the id when it can be read."""
+    path, lineno, line = source.name, source.lineno, source.data or b""
     doc_id = f"{path}:{lineno}"
     try:
-        text, encoding = decode(line.strip()) if isinstance(line, bytes) else (line.strip(), encoding)
+        text, encoding = decode(line.strip()) if isinstance(line, bytes) else (line.strip(), source.encoding)
         record = json.loads(text)
     except NotText as error:
         return ErrorRecord(doc_id, f"{error} on line {lineno}")

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from analyzer.decoding import html_to_text
-from analyzer.reading import MAX_DOCUMENT_BYTES, count_documents, read_inputs, same_file
+from analyzer.reading import MAX_DOCUMENT_BYTES, count_documents, read_inputs, read_sources, same_file
 from analyzer.records import Document, ErrorRecord
 
 POSIX = pytest.mark.skipif(os.name != "posix", reason="needs POSIX special files")
@@ -289,6 +289,7 @@ def test_count_documents_matches_what_is_read(tmp_path: Path) -> None:
           + '{"text": "b"}' + " " * block + "\n\n" + '{"text": "c"}\n')
     stdin_free = [str(root), str(root / "a.txt"), str(root / "crlf.jsonl")]
     assert count_documents(stdin_free) == len(list(read_inputs(stdin_free))) == 14
+    assert len(list(read_sources(stdin_free))) == 14
     assert count_documents([*stdin_free, "-"]) is None
 
 
