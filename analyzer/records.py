@@ -25,11 +25,16 @@ class Document:
 
 @dataclass
 class Paragraph:
-    """A block of a document, in reading order; `index` always points back into the source."""
+    """A paragraph of a document: `index` is its position in reading order (0, 1, 2, ... over all
+    kinds); `block` is the source block it comes from (the document's blank-line, line or wrapped
+    paragraphs, counted from 0), shared by the pieces cut from one block; `split` is "sentences"
+    on the pieces segmentation made by grouping the sentences of an unbroken block."""
 
     index: int
     kind: str
     text: str
+    split: str | None = None
+    block: int | None = None
 
 
 @dataclass

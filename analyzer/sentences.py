@@ -25,12 +25,15 @@ _BOUNDARY = re.compile(
 )
 
 
+_INITIALS = re.compile(r"[a-z](?:\.[a-z])*")  # an initial ("J.") or dotted initials ("U.S.", "e.g.")
+
+
 def _ends_with_abbreviation(text: str) -> bool:
     text = text.rstrip("\"'”’)]")
     if not text.endswith(".") or len(text) < 2 or text[-2].isspace():
         return False
-    token = text[:-1].split()[-1].lower().lstrip("(\"'“‘")
-    return token in ABBREVIATIONS or re.fullmatch(r"[a-z]", token) is not None or re.fullmatch(r"(?:[a-z]\.)+[a-z]", token) is not None
+    token = text[:-1].rsplit(None, 1)[-1].lower().lstrip("(\"'“‘")  # the last word (rsplit: not the whole sentence)
+    return token in ABBREVIATIONS or _INITIALS.fullmatch(token) is not None
 
 
 def split_sentences(text: str) -> list[str]:

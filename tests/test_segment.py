@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from analyzer.segment import is_boilerplate, segment
+from analyzer.sentences import split_sentences
 
 SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 EDITORIAL = SEEDS / "000_a88b574ac107b0a8.txt"
@@ -289,6 +290,34 @@ def test_boilerplate_in_the_middle_of_a_paragraph_stays_body() -> None:
         "Officials in Ottawa / EPA-EFE",
         "Jane Doe / Shutterstock",
         "(Bloomberg)",
+        # datelines and update stamps
+        "Last updated: 17 January 2005",
+        "Published 3 March 2021, 10:32 GMT",
+        "Updated 2 hours ago",
+        "Page last updated at 14:30 GMT, Monday, 17 January 2005",
+        "Posted on March 3, 2021 at 9:15 am",
+        "Tuesday, 1 March",
+        "2000 GMT",
+        # photo credits and captions
+        "Liam Fox (Photo: PA)",
+        "Photo: Reuters",
+        "(Image: Getty Images)",
+        "Picture: AP",
+        "Pictured: The minister in Ottawa",
+        "Jane Doe (Getty Images)",
+        "(PA)",
+        "Images courtesy of AFP, AP, EPA, Getty Images and Reuters",
+        "Photo credits - Alamy; Press Association; Getty Images",
+        # reprint notes, disclaimers and prompts
+        "This article was originally published on The Conversation.",
+        "A version of this article appeared in print on 3 March.",
+        "Republished with permission.",
+        "The views expressed in this article are the author's own.",
+        "Views are my own.",
+        "Find us on Instagram at @example",
+        "Media playback is not supported on this device",
+        "If you have a story suggestion email news@example.com.",
+        "READ MORE: Who votes for Geert Wilders?",
     ],
 )
 def test_boilerplate_patterns(sentence: str) -> None:
@@ -309,7 +338,100 @@ def test_boilerplate_patterns(sentence: str) -> None:
         "He posted on X afterward, thanking Li for the welcome.",
         "Readers can share their views at a public meeting on Monday.",
         "The photo shows Carney and Xi shaking hands.",
+        # real BBC sentences that the credit and sponsorship patterns once took for furniture
+        "The application for .mobi was sponsored by technology firms including Nokia, Microsoft and T-Mobile.",
+        "Compiled by Central Banking Publications and sponsored by the UK's Royal Bank of Scotland, the survey "
+        "found 39 nations out of 65 questioned were increasing their euro holdings, with 29 cutting back on the US dollar.",
+        "This report was published by the IMF on Tuesday.",
+        "The virus first appeared in Wuhan.",
+        "17 January 2005 was a cold day.",
+        "The price was 12.50 a share.",
+        "The views expressed by the protesters were heard.",
+        "Facebook, Twitter and Google were summoned by the committee.",
+        "She shared a bikini shot with a caption about body acceptance.",
+        # a link label glued to article text (no full stop after the link's title) stays body
+        "READ MORE: Dutch Muslims reflect on Geert Wilders before vote As many as 13 million people were "
+        "eligible to vote in Wednesday's election and 28 parties took part.",
     ],
 )
 def test_news_sentences_are_not_boilerplate(sentence: str) -> None:
     assert not is_boilerplate(sentence)
+
+
+def test_question_headline_and_question_heading() -> None:
+    """A question first line is the headline; a short plain question that a paragraph of several
+    sentences answers is a heading."""
+    text = "\n\n".join(["Should scientists engage in activism?", PARAGRAPHS[0], "Who pays for it?", PARAGRAPHS[1]])
+    assert [kind for kind, _ in kinds_and_texts(text)] == ["headline", "body", "heading", "body"]
+    assert kinds_and_texts("Rivals of the £400 Apple...\n\nThe lead. It goes on.")[0] == ("headline", "Rivals of the £400 Apple...")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "If they can fund football, why not fund music?",  # a comma: an argument (real BBC)
+        "So what is the gap between Labour and the Tories nowadays?",  # a connective (real BBC)
+        "Has there been a better Six Nations match than Saturday's epic in Paris?",  # long (real BBC)
+        "Has everyone forgot about the Breville pie maker??",  # "??": a reader's comment (real BBC)
+        "- What is up?",  # a list item
+    ],
+)
+def test_questions_inside_an_article_stay_body(question: str) -> None:
+    text = "\n\n".join(["Carney Goes to Beijing", PARAGRAPHS[0], question, PARAGRAPHS[1]])
+    assert [kind for kind, _ in kinds_and_texts(text)] == ["headline", "body", "body", "body"]
+
+
+def test_a_short_question_is_body_when_no_paragraph_of_several_sentences_follows() -> None:
+    assert [kind for kind, _ in kinds_and_texts(f"{PARAGRAPHS[0]}\n\nWho pays for it?\n\nNobody knows.")] == ["body"] * 3
+    assert [kind for kind, _ in kinds_and_texts(f"{PARAGRAPHS[0]}\n\nWho pays for it?")] == ["body", "body"]
+    assert kinds_and_texts("Who pays for it?") == [("body", "Who pays for it?")]  # a lone question is text, not a title
+
+
+def test_datelines_and_captions_are_boilerplate_not_headings() -> None:
+    text = "\n\n".join([
+        "Carney Goes to Beijing", "Last updated: 17 January 2005", "Liam Fox (Photo: PA)", PARAGRAPHS[0],
+        "(Image: Getty Images)", "Beyond the Border", PARAGRAPHS[1], "Published 3 March 2021, 10:32 GMT",
+    ])
+    assert [kind for kind, _ in kinds_and_texts(text)] == [
+        "headline", "boilerplate", "boilerplate", "body", "boilerplate", "heading", "body", "boilerplate",
+    ]
+
+
+@pytest.fixture(scope="module")
+def bbc() -> dict[str, str]:
+    from models.packages import bbc_articles
+
+    return dict(bbc_articles())
+
+
+def test_bbc_question_headlines_are_headlines(bbc: dict[str, str]) -> None:
+    """Every BBC article whose first line is a question (16 of them) gets it as its headline."""
+    questions = {key: text for key, text in bbc.items() if text.split("\n", 1)[0].rstrip().endswith("?")}
+    assert len(questions) >= 10 and "business/266.txt" in questions
+    for key, text in questions.items():
+        paragraphs = segment(text)
+        assert paragraphs[0].kind == "headline", key
+        assert paragraphs[1].kind == "body", key
+    assert segment(bbc["business/266.txt"])[0].text == "Could Yukos be a blessing in disguise?"
+
+
+def test_bbc_questions_after_the_first_line_are_never_headings(bbc: dict[str, str]) -> None:
+    """The BBC corpus has no question headings: its one-sentence questions inside articles stay body."""
+    inner = [
+        (key, paragraph)
+        for key, text in bbc.items()
+        for paragraph in segment(text)[1:]
+        if paragraph.text.endswith("?") and len(split_sentences(paragraph.text)) == 1
+    ]
+    assert len(inner) >= 10
+    assert all(paragraph.kind == "body" for _, paragraph in inner), [p.text for _, p in inner if p.kind != "body"]
+
+
+def test_bbc_fixture_date_and_kick_off_time_are_boilerplate(bbc: dict[str, str]) -> None:
+    paragraphs = segment(bbc["sports/179.txt"])
+    assert [(p.kind, p.text) for p in paragraphs[:4]] == [
+        ("headline", "Blackburn v Burnley"),
+        ("heading", "Ewood Park"),
+        ("boilerplate", "Tuesday, 1 March"),
+        ("boilerplate", "2000 GMT"),
+    ]
