@@ -1,82 +1,62 @@
 """The Python API under the CLI and the evaluation harness: `Analyzer.score`, `Analyzer.compare`.
 
-Documents are segmented, their paragraphs scored in chunks (so a huge input streams with
-bounded memory), and each document comes back as a DocumentScore in input order; a bad
-input passes through as its ErrorRecord so that records out = documents in.
+Documents stream through the three stages (`analyzer.engine`): each comes back as a
+DocumentScore in input order, and a bad input passes through as its ErrorRecord so that records
+out = documents in.
 """
 
 from __future__ import annotations
 
 import atexit
-import multiprocessing
 import os
-from functools import lru_cache, partial
-from itertools import islice
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
-from analyzer.aggregate import aggregate
-from analyzer.inference import Logits, ToneScorer
+from analyzer.engine import CHUNK_PARAGRAPHS, CpuStages, LocalEngine, Options, Output, WindowOutput, _start_worker
 from analyzer.postprocess import Postprocessor
-from analyzer.prepare import PreparedText, prepare_texts
+from analyzer.inference import ToneScorer
 from analyzer.records import Document, DocumentScore, ErrorRecord, Paragraph, ParagraphScore
-from analyzer.segment import segment as split_paragraphs
+from analyzer.workers import OrderedPool
 
-# Paragraphs scored together: enough to fill length-sorted batches, few enough that the first
-# records come out within seconds and memory stays flat.
-CHUNK_PARAGRAPHS = {"cpu": 512, "cuda": 8192}
-SEGMENT_WINDOW = 1024  # documents handed to the segmentation workers at a time
-
-Segmented = tuple[Document | ErrorRecord, list[Paragraph], list[PreparedText] | None]
-
-_worker_prepare: Callable[[list[str]], list[PreparedText]] | None = None  # set in segmentation workers
+WORKER_MEMORY_BYTES = 400 * 2**20  # what one worker process may come to (tokenizer, records in flight)
 
 
-def _start_worker(prepare: Callable[[list[str]], list[PreparedText]]) -> None:
-    """A segmentation worker prepares (tokenizes, tags) its paragraphs too, one thread each (the workers are the parallelism)."""
-    global _worker_prepare
-    os.environ["TOKENIZERS_PARALLELISM"] = "false"
-    _worker_prepare = prepare
+def available_memory() -> int:
+    """Bytes the kernel can give without swapping (MemAvailable), else the free pages."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def _segmented(document: Document | ErrorRecord, segment: bool) -> Segmented:
-    """A document's paragraphs (one unit when not segmenting) and, in a worker, their prepared tokens.
-
-    An empty document becomes an error record.
-    """
-    if isinstance(document, ErrorRecord):
-        return document, [], None
-    if segment:
-        paragraphs = split_paragraphs(document.text)
-    else:
-        paragraphs = [Paragraph(0, "body", document.text.strip())] if document.text.strip() else []
-    if not paragraphs:
-        return ErrorRecord(document.doc_id, "empty document"), [], None
-    return document, paragraphs, _worker_prepare([p.text for p in paragraphs]) if _worker_prepare else None
-
-
-def _windows(items: Iterable, size: int) -> Iterator[list]:
-    iterator = iter(items)
-    while window := list(islice(iterator, size)):
-        yield window
+def usable_workers(requested: int) -> int:
+    """`requested` capped by the cores this process may use and the memory there is."""
+    cores = len(os.sched_getaffinity(0))
+    return max(1, min(requested, cores, available_memory() // WORKER_MEMORY_BYTES))
 
 
 @lru_cache(maxsize=2)
-def _shared_scorer(model_dir, device, batch_size, max_tokens) -> ToneScorer:
+def _shared_scorer(model_dir, device, batch_size, max_tokens, precision) -> ToneScorer:
     """One loaded model per setting, shared by every Analyzer in the process."""
-    return ToneScorer(model_dir=model_dir, device=device, batch_size=batch_size, max_tokens=max_tokens)
+    return ToneScorer(model_dir=model_dir, device=device, batch_size=batch_size, max_tokens=max_tokens, precision=precision)
 
 
 class Analyzer:
     """Loads the tone model once (lazily, on first use) and scores documents with it."""
 
-    def __init__(self, model_dir: Path | str | None = None, device: str = "auto", batch_size: int = 128,
-                 max_tokens: int | None = None, workers: int | None = None):
-        """`workers`: processes that segment and tokenize documents (default: up to 16 on CUDA, none on the CPU)."""
-        self._options = {"model_dir": model_dir, "device": device, "batch_size": batch_size, "max_tokens": max_tokens}
+    def __init__(self, model_dir: Path | str | None = None, device: str = "auto", batch_size: int | None = None,
+                 max_tokens: int | None = None, workers: int | None = None, precision: str = "auto"):
+        """`workers`: processes for the prepare and postprocess stages (default: one per core but one
+        on CUDA, up to 16; none on the CPU, where the model needs the cores); capped by cores and memory."""
+        self._options = {"model_dir": model_dir, "device": device, "batch_size": batch_size, "max_tokens": max_tokens,
+                         "precision": precision}
         self._scorer: ToneScorer | None = None
         self._postprocessor: Postprocessor | None = None
-        self._workers = workers
+        self._requested_workers = workers
         self._worker_pool = None
 
     @property
@@ -95,24 +75,37 @@ class Analyzer:
     def model_version(self) -> str:
         return self.scorer.model_version
 
+    @property
+    def workers(self) -> int:
+        """Worker processes the engine uses (1: none, the stages run inline)."""
+        if self._requested_workers is not None:
+            return usable_workers(self._requested_workers)
+        return usable_workers(min(16, len(os.sched_getaffinity(0)) - 1)) if self.scorer.device == "cuda" else 1
+
     def score(self, documents: Iterable[Document | ErrorRecord | str], segment: bool = True,
               on_scored: Callable[[int], None] | None = None, explain: bool = False) -> Iterator[DocumentScore | ErrorRecord]:
         """Score documents lazily, in input order; `segment=False` makes each text one body paragraph;
         `explain` adds each paragraph's evidence (analyzer.evidence)."""
-        pending: list[Segmented] = []
-        n_pending, chunk = 0, CHUNK_PARAGRAPHS[self.scorer.device]
+        yield from self.stream(documents, Options(segment), explain, on_scored)
+
+    def stream(self, documents: Iterable[Document | ErrorRecord | str], options: Options, explain: bool = False,
+               on_scored: Callable[[int], None] | None = None) -> Iterator[Output]:
+        """The engine's outputs: records, or with `options.fmt` their Serialized text (the CLI's path)."""
+        for window in self.windows(documents, options, explain):
+            yield from window.outputs
+            if on_scored:
+                on_scored(len(window.outputs))
+
+    def windows(self, documents: Iterable[Document | ErrorRecord | str], options: Options, explain: bool = False) -> Iterator[WindowOutput]:
+        """The engine's outputs window by window, with where its forward chunks end (for a clean stop)."""
         items = (Document(str(n), item) if isinstance(item, str) else item for n, item in enumerate(documents))
-        split = partial(_segmented, segment=segment)
-        pool = self._pool()
-        # Pool.imap would read the whole input ahead; windows keep the memory bound of streaming.
-        segmented = (pair for window in _windows(items, SEGMENT_WINDOW) for pair in pool.imap(split, window, chunksize=16)) if pool else map(split, items)
-        for document, paragraphs, token_ids in segmented:
-            pending.append((document, paragraphs, token_ids))
-            n_pending += len(paragraphs)
-            if n_pending >= chunk:
-                yield from self._score_chunk(pending, on_scored, explain)
-                pending, n_pending = [], 0
-        yield from self._score_chunk(pending, on_scored, explain)
+        return self.engine(explain).run(items, options)
+
+    def engine(self, explain: bool = False) -> LocalEngine:
+        scorer = self.scorer
+        stages = CpuStages(scorer.tokenizer, self.postprocessor)
+        return LocalEngine(stages, lambda tokens: scorer.forward_arrays(tokens, explain), CHUNK_PARAGRAPHS[scorer.device],
+                           self._pool(stages), self.workers)
 
     def score_texts(self, texts: Sequence[str], explain: bool = False) -> list[ParagraphScore]:
         """Each text scored as one unit (no segmentation): for sentences and evaluation."""
@@ -132,37 +125,11 @@ class Analyzer:
                 raise ValueError(f"{record.doc_id}: {record.error}")
         return compare_documents(scored[0], scored[1])
 
-    def _pool(self):
-        """Worker processes for segmentation, started once (fork: they inherit the loaded code).
-
-        On a GPU the forward pass is cheap and the pure-Python segmentation and the tokenizer
-        bound throughput, so the workers do both; on the CPU the model needs every core, so no
-        workers are used there by default.
-        """
-        workers = self._workers if self._workers is not None else (min(16, (os.cpu_count() or 1) - 1) if self.scorer.device == "cuda" else 1)
-        if workers <= 1:
+    def _pool(self, stages: CpuStages):
+        """Worker processes for the CPU stages, started once (fork: they inherit the loaded code)."""
+        if self.workers <= 1:
             return None
         if self._worker_pool is None:
-            prepare = partial(prepare_texts, self.scorer.tokenizer)
-            self._worker_pool = multiprocessing.get_context("fork").Pool(workers, _start_worker, (prepare,))
+            self._worker_pool = OrderedPool(self.workers, _start_worker, (stages,))
             atexit.register(self._worker_pool.terminate)
         return self._worker_pool
-
-    def _score_chunk(self, pending: list[Segmented], on_scored, explain: bool = False) -> Iterator[DocumentScore | ErrorRecord]:
-        texts = [p.text for _, paragraphs, _ in pending for p in paragraphs]
-        ready = all(prepared is not None for _, paragraphs, prepared in pending if paragraphs)
-        prepared = [item for _, _, items in pending if items for item in items] if ready else self.scorer.prepare(texts)
-        yield from self.records(pending, prepared, self.scorer.forward(prepared, explain=explain))
-        if on_scored:
-            on_scored(len(pending))
-
-    def records(self, pending: list[Segmented], prepared: list[PreparedText], logits: list[Logits]) -> Iterator[DocumentScore | ErrorRecord]:
-        """Segmented documents and their paragraphs' prepared tokens and logits (in order) -> output records."""
-        scores = iter(zip(prepared, logits))
-        post = self.postprocessor
-        for document, paragraphs, _ in pending:
-            if isinstance(document, ErrorRecord):
-                yield document
-                continue
-            paragraph_scores = [post.paragraph(document.doc_id, p, *next(scores)) for p in paragraphs]
-            yield DocumentScore(document.doc_id, self.model_version, paragraph_scores, aggregate(paragraph_scores))

@@ -1,67 +1,110 @@
-"""Batching for inference: tokenise once, cut long paragraphs into windows, group by length.
+"""Batching for inference: cut long paragraphs into windows, group windows by length, fill arrays.
 
 Sorting by length and filling each batch up to a token budget (padded length x rows) keeps
 padding small and memory bounded; a paragraph longer than the encoder's 512 positions is
 scored over overlapping windows and the window outputs are combined, never truncated.
+
+Everything works on the packed arrays of `analyzer.prepare.TokenArrays`, in a few numpy steps
+per batch rather than a Python step per paragraph: on a GPU this is the main process's work.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import chain
-from typing import Iterator, Sequence
+from typing import Iterator
 
 import numpy as np
-import torch
+
+from analyzer.prepare import TokenArrays
 
 MAX_POSITIONS = 512
 WINDOW_STRIDE = 384  # tokens between window starts: 128 tokens of overlap
 
 
 @dataclass
-class Window:
-    """A piece of one paragraph that fits the encoder: the paragraph's position, its token ids
-    ([CLS] and [SEP] included) and where they start among the paragraph's tokens."""
+class Windows:
+    """Pieces of texts that fit the encoder: each one's text, first token and token count
+    ([CLS] and [SEP] not counted; the batches add them)."""
 
-    owner: int
-    ids: list[int]
-    start: int = 0
+    owner: np.ndarray  # int64 [windows]
+    start: np.ndarray  # int64 [windows]
+    length: np.ndarray  # int64 [windows]
 
 
 @dataclass
 class Batch:
-    windows: list[Window]
-    input_ids: torch.Tensor
-    attention_mask: torch.Tensor
+    """Padded encoder input and, for every position, where its state is pooled.
+
+    `position`: the token's index in the flat TokenArrays, -1 at [CLS], [SEP] and padding.
+    `sentence_row`/`own_row`: the sentence row a position is pooled into for sentiment / for
+    opinion (author's own tokens only); `n_sentences` (one past the last row) for none.
+    """
+
+    owner: np.ndarray  # int64 [rows]: the text of each row
+    input_ids: np.ndarray  # int64 [rows, width]
+    attention_mask: np.ndarray  # int64 [rows, width]
+    position: np.ndarray  # int64 [rows, width]
+    sentence_row: np.ndarray  # int64 [rows, width]
+    own_row: np.ndarray  # int64 [rows, width]
 
 
-def make_windows(token_ids: Sequence[Sequence[int]], cls_id: int, sep_id: int, max_length: int = MAX_POSITIONS) -> list[Window]:
-    """Wrap each paragraph's ids in [CLS] ... [SEP]; paragraphs too long for one pass become windows."""
+def make_windows(lengths: np.ndarray, max_length: int = MAX_POSITIONS) -> Windows:
+    """One window per text; a text too long for one pass gets overlapping windows, the last flush with its end."""
     body = max_length - 2
-    windows = []
-    for owner, ids in enumerate(token_ids):
-        starts = range(0, max(len(ids) - body, 0) + 1, WINDOW_STRIDE) if len(ids) > body else [0]
-        starts = list(starts)
-        if starts[-1] + body < len(ids):
-            starts.append(len(ids) - body)
-        for start in starts:
-            windows.append(Window(owner, [cls_id, *ids[start:start + body], sep_id], start))
-    return windows
+    owners, starts, counts = [], [], []
+    for owner in np.flatnonzero(lengths > body):
+        n = int(lengths[owner])
+        window_starts = list(range(0, n - body + 1, WINDOW_STRIDE))
+        if window_starts[-1] + body < n:
+            window_starts.append(n - body)
+        owners += [owner] * len(window_starts)
+        starts += window_starts
+        counts += [body] * len(window_starts)
+    owner = np.arange(len(lengths), dtype=np.int64)
+    if not owners:
+        return Windows(owner, np.zeros(len(lengths), np.int64), lengths.astype(np.int64))
+    short = lengths <= body
+    owner = np.concatenate([owner[short], np.array(owners, np.int64)])
+    start = np.concatenate([np.zeros(int(short.sum()), np.int64), np.array(starts, np.int64)])
+    length = np.concatenate([lengths[short].astype(np.int64), np.array(counts, np.int64)])
+    order = np.argsort(owner, kind="stable")  # in text order, as the batches' stable sort expects
+    return Windows(owner[order], start[order], length[order])
 
 
-def make_batches(windows: list[Window], max_tokens: int, max_rows: int, pad_id: int = 0) -> Iterator[Batch]:
-    """Length-sorted batches whose padded size (rows x longest) stays within `max_tokens`."""
-    order = sorted(windows, key=lambda w: len(w.ids))
-    start = 0
-    while start < len(order):
-        end = start + 1
-        while end < len(order) and end - start < max_rows and (end + 1 - start) * len(order[end].ids) <= max_tokens:
-            end += 1
-        part = order[start:end]
-        lengths = np.array([len(w.ids) for w in part])
-        # Filled in one step (row-major, left-aligned): a per-row copy costs more than the rest of batching.
-        mask = np.arange(lengths[-1]) < lengths[:, None]
-        input_ids = np.full(mask.shape, pad_id, dtype=np.int64)
-        input_ids[mask] = np.fromiter(chain.from_iterable(w.ids for w in part), dtype=np.int64, count=int(lengths.sum()))
-        yield Batch(part, torch.from_numpy(input_ids), torch.from_numpy(mask.astype(np.int64)))
+def batch_bounds(widths: np.ndarray, max_tokens: int, max_rows: int) -> list[tuple[int, int]]:
+    """Greedy cuts of ascending widths into batches of at most max_rows rows and max_tokens padded tokens."""
+    bounds, start, n = [], 0, len(widths)
+    while start < n:
+        # the largest end with (end - start) * widths[end - 1] <= max_tokens, at least one row
+        ends = np.arange(start + 1, min(n, start + max_rows) + 1)
+        fits = (ends - start) * widths[ends - 1] <= max_tokens
+        end = int(ends[fits][-1]) if fits[0] else start + 1
+        bounds.append((start, end))
         start = end
+    return bounds
+
+
+def make_batches(tokens: TokenArrays, max_tokens: int, max_rows: int, cls_id: int, sep_id: int,
+                 max_length: int = MAX_POSITIONS, pad_id: int = 0) -> Iterator[Batch]:
+    """Length-sorted batches whose padded size (rows x longest) stays within `max_tokens`."""
+    windows = make_windows(tokens.lengths, max_length)
+    text_start = np.concatenate([[0], np.cumsum(tokens.lengths)])
+    first_sentence = np.concatenate([[0], np.cumsum(tokens.n_sentences)])
+    n_sentences = int(first_sentence[-1])
+    token_text = np.repeat(np.arange(tokens.n_texts), tokens.lengths)
+    sentence_global = np.where(tokens.sentence >= 0, tokens.sentence + first_sentence[token_text], n_sentences)
+    order = np.argsort(windows.length, kind="stable")
+    widths = windows.length[order] + 2
+    for start, end in batch_bounds(widths, max_tokens, max_rows):
+        part = order[start:end]
+        length, first = windows.length[part], text_start[windows.owner[part]] + windows.start[part]
+        columns = np.arange(int(length.max()) + 2)
+        body = (columns >= 1) & (columns <= length[:, None])
+        position = np.where(body, first[:, None] + columns - 1, -1)
+        safe = np.clip(position, 0, None)
+        input_ids = np.where(body, tokens.ids[safe] if len(tokens.ids) else 0, pad_id).astype(np.int64)
+        input_ids[:, 0] = cls_id
+        input_ids[np.arange(len(part)), length + 1] = sep_id
+        sentence_row = np.where(body, sentence_global[safe] if len(tokens.ids) else n_sentences, n_sentences)
+        own_row = np.where(body & (tokens.own[safe] if len(tokens.ids) else False), sentence_row, n_sentences)
+        yield Batch(windows.owner[part], input_ids, (columns <= length[:, None] + 1).astype(np.int64), position, sentence_row, own_row)

@@ -1,28 +1,34 @@
 """The `analyzer` command line: `score` for batches of articles, `compare` for two versions.
 
-Exit status: 0 all scored, 1 some document failed (each has an error record and a stderr
-line), 2 usage error (bad option, missing path).
+Exit status: 0 all scored; 1 some document failed (each has an error record and a stderr
+line) or the output could not be written; 2 usage error (bad option, missing path, unusable
+--output, a model that fails verification); 130/143 stopped by SIGINT/SIGTERM (whole documents
+written; `--resume` continues); 141 the reader of stdout went away.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
+import signal
 import sys
+import time
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from analyzer.reading import InputPathError, read_inputs
+from analyzer.output import Output, OutputError, check_target, completed_documents
+from analyzer.reading import MAX_DOCUMENT_BYTES, STDIN, InputPathError, count_documents, load, read_inputs, read_sources
 from analyzer.records import ErrorRecord
 from analyzer.writers import Writer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Score news paragraphs for sentiment and opinion vs. reporting, and contrast two versions of a story.")
 stderr = Console(stderr=True, soft_wrap=True)  # a message is one line, never wrapped at a width
 
@@ -77,10 +83,85 @@ def _checked_device(device: Device) -> str:
         _fail(str(error), 2)
 
 
+class Precision(str, Enum):
+    auto = "auto"
+    fp32 = "fp32"
+    bf16 = "bf16"
+
+
 def _progress(quiet: bool) -> Progress:
-    """A spinner with a document count on stderr, shown only to a person watching a terminal."""
-    return Progress(SpinnerColumn(), TextColumn("scored {task.completed} documents"), TimeElapsedColumn(),
+    """A bar with documents done of the total (when the inputs tell it), paragraphs/s and time left,
+    on stderr, shown only to a person watching a terminal."""
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("documents · {task.fields[rate]}"), TimeRemainingColumn(), TimeElapsedColumn(),
                     console=stderr, transient=True, disable=quiet or not sys.stderr.isatty())
+
+
+class _Stop:
+    """SIGINT/SIGTERM ask the run to stop at the end of the current chunk; a second one stops at once."""
+
+    def __init__(self):
+        self.signal: int | None = None
+        self._previous = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def _handle(self, number, frame) -> None:
+        if self.signal is not None:
+            raise KeyboardInterrupt
+        self.signal = number
+        stderr.print("stopping after the documents being scored (again to stop now)", highlight=False)
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from analyzer import __version__
+
+        typer.echo(f"analyzer {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit.")) -> None:
+    """Score news paragraphs for sentiment and opinion vs. reporting, and contrast two versions of a story."""
+
+
+def _output(output: Path | None, paths: list[str], resume: bool, fmt: Format, level: Level) -> tuple[Output, list[str]]:
+    """The output stream, and for --resume the ids of the documents it already holds. Usage errors exit 2."""
+    from analyzer.reading import same_file
+
+    if resume and output is None:
+        _fail("--resume needs --output FILE (the file to continue)", 2)
+    if resume and fmt != Format.jsonl:
+        _fail("--resume works with --format jsonl", 2)
+    done: list[str] = []
+    try:
+        if output is None:
+            return Output(None), done
+        check_target(output)
+        for path in paths:
+            if path != STDIN and same_file(path, output):
+                _fail(f"--output {output} is also an input; write the output elsewhere (the input is left as it is)", 2)
+        completed = completed_documents(output, level.value) if resume else None
+        if completed is not None:
+            done = completed.doc_ids
+        return Output(output, completed.size if completed else None), done
+    except OutputError as error:
+        _fail(str(error), 2)
+
+
+def _skip_completed(records: Iterator, done: list[str]) -> Iterator:
+    """--resume: the inputs after those already in the output, checked by position and doc_id."""
+    for position, expected in enumerate(done):
+        record = next(records, None)
+        record = load(record) if record is not None else None
+        if record is None or record.doc_id != expected:
+            found = "no more input" if record is None else f"input document {position + 1} is {record.doc_id!r}"
+            _fail(f"--resume: the output does not continue these inputs (its document {position + 1} is {expected!r}, {found}); "
+                  "not resuming", 2)
+    return records
 
 
 @app.command()
@@ -88,46 +169,96 @@ def score(
     paths: list[str] = typer.Argument(..., help="Files (.txt .md .html .jsonl), folders (recursive) or - for stdin."),
     fmt: Format = typer.Option(Format.jsonl, "--format", "-f", help="Output format (html: one highlighted page, implies --explain)."),
     level: Level = typer.Option(Level.document, "--level", "-l", help="One record per document, per paragraph or per sentence (with paragraph_index and offsets)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
-    batch_size: int = typer.Option(128, "--batch-size", min=1, help="Most paragraphs in one forward pass."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here (via a temporary file renamed at the end) instead of stdout."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a stopped run: keep the documents already in --output and append the rest."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Most paragraphs in one forward pass (default 128 on the CPU, 1024 on CUDA)."),
     device: Device = typer.Option(Device.auto, "--device", help="auto picks CUDA when present."),
+    precision: Precision = typer.Option(Precision.auto, "--precision", help="Encoder arithmetic (auto: bf16 on CUDA, fp32 on the CPU)."),
     no_segment: bool = typer.Option(False, "--no-segment", help="Each input text is one unit (for single sentences)."),
-    model_dir: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the shipped models/tone-v2)."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes that segment and tokenize documents (default: up to 16 on CUDA, one per core but one; 1 on the CPU)."),
+    model_dir: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the shipped tone-v2)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes that prepare and finish documents (default: one per core but one on CUDA, up to 16; none on the CPU); capped by cores and memory."),
     explain: bool = typer.Option(False, "--explain", help="Add each paragraph's evidence: the words and the sentence that carry its scores."),
+    max_bytes: int = typer.Option(MAX_DOCUMENT_BYTES, "--max-bytes", min=1, help="Largest document (or JSONL line) read; a larger one gets an error record."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
     """Score every paragraph (or each text, with --no-segment) and write one record per paragraph or document."""
     from analyzer.api import Analyzer
+    from analyzer.engine import Options
     from analyzer.model import ModelLoadError
+    from analyzer.writers import STREAMING_FORMATS
 
+    target, done = _output(output, paths, resume, fmt, level)
+    exclude = [output] if output else []
     try:
-        records = read_inputs(paths)
+        records = read_sources(paths, max_bytes=max_bytes, exclude=exclude, notes=_note)  # decoded in the prepare stage
+        total = count_documents(paths, exclude=exclude)
     except InputPathError as error:
+        target.abandon()
         _fail(error.format_message(), 2)
-    analyzer = Analyzer(model_dir=model_dir, device=_checked_device(device), batch_size=batch_size, workers=workers)
-    failures = 0
-    stream = output.open("w", encoding="utf-8") if output else sys.stdout
-    writer = Writer(stream, fmt.value, level.value)
-    progress = _progress(quiet)
+    records = _skip_completed(iter(records), done)
+    analyzer = Analyzer(model_dir=model_dir, device=_checked_device(device), batch_size=batch_size, workers=workers,
+                        precision=precision.value)
     try:
-        with progress as shown:
-            task = shown.add_task("score", total=None)
-            explain = explain or fmt == Format.html  # the page exists to show the evidence
-            for record in analyzer.score(records, segment=not no_segment, on_scored=lambda n: shown.advance(task, n), explain=explain):
-                if isinstance(record, ErrorRecord):
-                    failures += 1
-                    stderr.print(f"[red]error:[/] {safe_text(record.doc_id)}: {safe_text(record.error)}", highlight=False)
-                writer.write(record)
-        writer.close()
+        analyzer.scorer  # load (and verify) the model before any output
     except (ModelLoadError, ValueError) as error:
+        target.abandon()
+        _fail(str(error), 2)
+    if workers is not None and analyzer.workers < workers:
+        _note(f"--workers {workers} capped at {analyzer.workers} (cores and memory of this machine)")
+    explain = explain or fmt == Format.html  # the page exists to show the evidence
+    options = Options(segment=not no_segment, fmt=fmt.value if fmt.value in STREAMING_FORMATS else None, level=level.value)
+    writer = Writer(target.stream, fmt.value, level.value)
+    failures, scored, paragraphs = 0, len(done), 0
+    stop = _Stop()
+    started = time.monotonic()
+    try:
+        with _progress(quiet) as shown:
+            task = shown.add_task("scoring", total=total, completed=scored, rate="")
+            for window in analyzer.windows(records, options, explain):
+                for record in window.outputs:
+                    if record.error is not None:
+                        failures += 1
+                        stderr.print(f"[red]error:[/] {safe_text(record.doc_id)}: {safe_text(record.error)}", highlight=False)
+                    writer.write(record)
+                    paragraphs += record.n_paragraphs
+                scored += len(window.outputs)
+                shown.update(task, completed=scored, rate=f"{paragraphs / max(time.monotonic() - started, 1e-9):,.0f} ¶/s")
+                if stop.signal is not None and window.ends_chunk:
+                    break
+        writer.close()
+        target.commit()
+    except KeyboardInterrupt:  # a second Ctrl-C: whole documents are written, the rest is dropped
+        writer.close()
+        target.commit()
+        stop.signal = stop.signal or signal.SIGINT
+    except BrokenPipeError:
+        _quiet_exit_on_broken_pipe()
+    except OSError as error:
+        target.abandon()
+        _fail(f"cannot write the output: {error.strerror or error}")
+    except (ModelLoadError, ValueError) as error:
+        target.abandon()
         _fail(str(error))
     finally:
-        if output:
-            stream.close()
+        stop.restore()
+    if stop.signal is not None:
+        of = f" of {total}" if total is not None else ""
+        stderr.print(f"stopped after {scored}{of} documents; rerun with --resume to continue", highlight=False)
+        raise typer.Exit(128 + stop.signal)
     if failures:
         stderr.print(f"{failures} document(s) could not be scored", highlight=False)
         raise typer.Exit(1)
+
+
+def _note(line: str) -> None:
+    stderr.print(f"note: {safe_text(line)}", highlight=False)
+
+
+def _quiet_exit_on_broken_pipe() -> None:
+    """The reader of stdout went away (`| head`): stop quietly, as Unix tools do."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    raise typer.Exit(128 + signal.SIGPIPE)
 
 
 @app.command()

@@ -16,29 +16,31 @@ from __future__ import annotations
 import copy
 import os
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
 
-from analyzer.batching import make_batches, make_windows
+from analyzer.batching import Batch, make_batches
 from analyzer.model import DEFAULT_MODEL_DIR, ModelConfig, load_tone_net, locate_base_model, sha256_of
-from analyzer.prepare import PreparedText, prepare_texts
+from analyzer.prepare import PreparedText, TokenArrays, prepare_texts
 
 DEFAULT_MAX_TOKENS = 2048  # padded tokens per batch on the CPU (fastest measured: cache-sized); 16x on a GPU
+DEFAULT_BATCH_ROWS = {"cpu": 128, "cuda": 1024}  # most rows per batch; on a GPU the token budget decides
 
 
 @dataclass
 class Pooled:
-    """Pooled token states of many texts; sentence rows are in text order, `owner` names their text."""
+    """Pooled token states of many texts; sentence rows are in text order, `n_sentences` per text."""
 
     paragraph: torch.Tensor  # [texts, hidden]
     sentence: torch.Tensor  # [sentences, hidden]
     sentence_own: torch.Tensor  # [sentences, hidden]: zeros where `own_tokens` is 0
     own_tokens: torch.Tensor  # [sentences]: author's own tokens pooled for opinion
-    owner: np.ndarray  # [sentences]: index of the text each sentence belongs to
-    token_scores: list[np.ndarray] | None = None  # per text [tokens, directions]: each token state on the head directions
+    n_sentences: np.ndarray  # [texts]
+    token_scores: np.ndarray | None = None  # [all tokens, directions]: each token state on the head directions
 
 
 @dataclass
@@ -49,11 +51,51 @@ class Logits:
     opinion: float
     sentence_sentiment: np.ndarray  # [sentences, 3]
     sentence_opinion: np.ndarray  # [sentences]; -inf for a sentence that is all reported speech
-    embedding: np.ndarray  # unit-length paragraph embedding
     n_tokens: int
     # with explain: [tokens, 2], each token's state on the opinion and the valence direction of
     # the heads (a head is linear on a mean, so these add up to the logits: see analyzer.evidence)
     token_scores: np.ndarray | None = None
+
+
+@dataclass
+class LogitArrays:
+    """Raw head outputs of many texts in flat arrays, one text after another: the forward stage's output."""
+
+    sentiment: np.ndarray  # float32 [texts, 3]
+    opinion: np.ndarray  # float64 [texts]: log-odds
+    sentence_sentiment: np.ndarray  # float32 [sentences, 3]
+    sentence_opinion: np.ndarray  # float64 [sentences]
+    n_sentences: np.ndarray  # int64 [texts]
+    lengths: np.ndarray  # int64 [texts]: tokens
+    token_scores: np.ndarray | None = None  # float64 [tokens, 2] with explain
+
+    @classmethod
+    def zeros(cls, tokens: TokenArrays, explain: bool = False) -> "LogitArrays":
+        """All-zero outputs of the right shapes (the benchmark's no-op forward)."""
+        n, s = tokens.n_texts, int(tokens.n_sentences.sum())
+        return cls(np.zeros((n, 3), np.float32), np.zeros(n), np.zeros((s, 3), np.float32), np.zeros(s),
+                   tokens.n_sentences, tokens.lengths, np.zeros((len(tokens.ids), 2)) if explain else None)
+
+    def slices(self, counts: Sequence[int]) -> list["LogitArrays"]:
+        """Consecutive parts of `counts` texts each (the windows a forward chunk was made of)."""
+        parts, text, sentence, token = [], 0, 0, 0
+        for count in counts:
+            s = int(self.n_sentences[text:text + count].sum())
+            t = int(self.lengths[text:text + count].sum())
+            parts.append(LogitArrays(self.sentiment[text:text + count], self.opinion[text:text + count],
+                                     self.sentence_sentiment[sentence:sentence + s], self.sentence_opinion[sentence:sentence + s],
+                                     self.n_sentences[text:text + count], self.lengths[text:text + count],
+                                     None if self.token_scores is None else self.token_scores[token:token + t]))
+            text, sentence, token = text + count, sentence + s, token + t
+        return parts
+
+    def per_text(self) -> list[Logits]:
+        sentences = np.concatenate([[0], np.cumsum(self.n_sentences)])
+        tokens = np.concatenate([[0], np.cumsum(self.lengths)])
+        return [Logits(self.sentiment[i], float(self.opinion[i]), self.sentence_sentiment[sentences[i]:sentences[i + 1]],
+                       self.sentence_opinion[sentences[i]:sentences[i + 1]], int(self.lengths[i]),
+                       None if self.token_scores is None else self.token_scores[tokens[i]:tokens[i + 1]])
+                for i in range(len(self.lengths))]
 
 
 def resolve_device(device: str) -> str:
@@ -66,11 +108,20 @@ def resolve_device(device: str) -> str:
     return device
 
 
+def resolve_precision(precision: str, device: str) -> str:
+    """fp32 or bf16 for the encoder's matrix products (`auto`: bf16 on CUDA, fp32 on the CPU)."""
+    if precision == "auto":
+        return "bf16" if device == "cuda" else "fp32"
+    if precision not in ("fp32", "bf16"):
+        raise ValueError(f"unknown precision {precision!r} (auto, fp32 or bf16)")
+    return precision
+
+
 class ToneScorer:
     """The loaded model plus its tokenizer; created once and reused for every batch."""
 
-    def __init__(self, model_dir: Path | str | None = None, device: str = "auto", batch_size: int = 128,
-                 max_tokens: int | None = None):
+    def __init__(self, model_dir: Path | str | None = None, device: str = "auto", batch_size: int | None = None,
+                 max_tokens: int | None = None, precision: str = "auto"):
         from transformers import AutoTokenizer
 
         device = resolve_device(device)
@@ -83,20 +134,23 @@ class ToneScorer:
         self.model_key = adapter + config.base["sha256"]
         tokenizer = AutoTokenizer.from_pretrained(str(locate_base_model()))
         tokenizer.model_max_length = 1 << 30  # long texts are windowed here, not truncated
-        self._attach(net, config, tokenizer, device, batch_size, max_tokens)
+        self._attach(net, config, tokenizer, device, batch_size, max_tokens, precision)
 
     @classmethod
     def from_parts(cls, net, config: ModelConfig, tokenizer, device: str, batch_size: int = 64) -> "ToneScorer":
         """A scorer over a network in memory (training evaluates its epochs through the product's path)."""
         scorer = cls.__new__(cls)
         scorer.model_dir, scorer.model_key = None, None
-        scorer._attach(net, config, tokenizer, device, batch_size, None)
+        scorer._attach(net, config, tokenizer, device, batch_size, None, "fp32" if device == "cpu" else "auto")
         return scorer
 
-    def _attach(self, net, config: ModelConfig, tokenizer, device: str, batch_size: int, max_tokens: int | None) -> None:
-        self.device, self.config, self.tokenizer, self.batch_size = device, config, tokenizer, batch_size
+    def _attach(self, net, config: ModelConfig, tokenizer, device: str, batch_size: int | None, max_tokens: int | None,
+                precision: str) -> None:
+        self.device, self.config, self.tokenizer = device, config, tokenizer
+        self.batch_size = batch_size or DEFAULT_BATCH_ROWS[device]
+        self.bf16 = resolve_precision(precision, device) == "bf16"
         self.net = net.to(device)
-        # The heads run on the CPU copies of their few weights: pooling already left the device.
+        # The heads run on CPU copies of their few weights: only pooled rows leave the device.
         sentence_opinion = net.sentence_opinion if net.sentence_opinion is not None else net.opinion
         self._heads = tuple(copy.deepcopy(head).cpu() for head in (net.sentiment, net.opinion, sentence_opinion))
         self.max_tokens = max_tokens or (DEFAULT_MAX_TOKENS * (16 if device == "cuda" else 1))
@@ -108,88 +162,84 @@ class ToneScorer:
     def prepare(self, texts: Sequence[str]) -> list[PreparedText]:
         return prepare_texts(self.tokenizer, texts)
 
+    def batches(self, tokens: TokenArrays) -> Iterator[Batch]:
+        """The token-budget batches of these texts (host work: on a GPU, the main process's share)."""
+        return make_batches(tokens, self.max_tokens, self.batch_size, self.tokenizer.cls_token_id,
+                            self.tokenizer.sep_token_id, self.config.max_length)
+
     @torch.inference_mode()
-    def pool(self, prepared: Sequence[PreparedText], directions: torch.Tensor | None = None) -> Pooled:
+    def pool(self, texts: Sequence[PreparedText] | TokenArrays, directions: torch.Tensor | None = None) -> Pooled:
         """One pass over the encoder; every text's and every sentence's pooled token states.
 
-        `directions` ([hidden, k]): also project every token state on them (for evidence).
+        The sums are kept on the model's device, so that only pooled rows (and, with
+        `directions` ([hidden, k]), each token state's projection on them) come back to the host.
         """
-        hidden_size = self.net.sentiment.in_features
-        first_sentence = np.cumsum([0] + [len(p.sentences) for p in prepared])
-        n_texts, n_sentences = len(prepared), int(first_sentence[-1])
-        paragraph = torch.zeros(n_texts, hidden_size)
-        tokens = torch.zeros(n_texts)
-        sentence = torch.zeros(n_sentences + 1, hidden_size)  # the last row collects tokens of no sentence
-        sentence_tokens = torch.zeros(n_sentences + 1)
-        own = torch.zeros(n_sentences + 1, hidden_size)
-        own_tokens = torch.zeros(n_sentences + 1)
-        windows = make_windows([p.ids for p in prepared], self.tokenizer.cls_token_id, self.tokenizer.sep_token_id, self.config.max_length)
+        tokens = texts if isinstance(texts, TokenArrays) else TokenArrays.of(texts)
+        device, hidden_size = self.device, self.net.sentiment.in_features
+        n_texts, n_sentences = tokens.n_texts, int(tokens.n_sentences.sum())
+        zeros = partial(torch.zeros, device=device)
+        paragraph, paragraph_tokens = zeros(n_texts, hidden_size), zeros(n_texts)
+        # one extra row collects the positions of no sentence ([CLS], [SEP], padding, reported speech)
+        sentence, sentence_tokens = zeros(n_sentences + 1, hidden_size), zeros(n_sentences + 1)
+        own, own_tokens = zeros(n_sentences + 1, hidden_size), zeros(n_sentences + 1)
         if directions is not None:
-            token_sums = [np.zeros((p.n_tokens, directions.shape[1])) for p in prepared]
-            token_counts = [np.zeros(p.n_tokens) for p in prepared]
-        use_autocast = self.device == "cuda"
-        for batch in make_batches(windows, self.max_tokens, self.batch_size):
-            ids = batch.input_ids.to(self.device, non_blocking=True)
-            mask = batch.attention_mask.to(self.device, non_blocking=True)
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_autocast):
+            directions = directions.to(device)
+            token_sums, token_counts = zeros(len(tokens.ids) + 1, directions.shape[1]), zeros(len(tokens.ids) + 1)
+        for batch in self.batches(tokens):
+            ids, mask, owner, rows, own_rows, position = (self._to_device(a) for a in (
+                batch.input_ids, batch.attention_mask, batch.owner, batch.sentence_row, batch.own_row, batch.position))
+            with torch.autocast(device, dtype=torch.bfloat16, enabled=self.bf16):
                 hidden = self.net.encode(ids, mask)
-            hidden = hidden.float().cpu()
-            owners = torch.tensor([w.owner for w in batch.windows])
-            paragraph.index_add_(0, owners, (hidden * batch.attention_mask[..., None]).sum(1))
-            tokens.index_add_(0, owners, batch.attention_mask.sum(1).float())
-            rows, own_rows = self._sentence_rows(batch, prepared, first_sentence, n_sentences)
-            flat = hidden.reshape(-1, hidden_size)
+            hidden = hidden.float()
+            paragraph.index_add_(0, owner, (hidden * mask[..., None]).sum(1))
+            paragraph_tokens.index_add_(0, owner, mask.sum(1).float())
+            flat, ones = hidden.reshape(-1, hidden_size), torch.ones(rows.numel(), device=device)
+            rows, own_rows = rows.reshape(-1), own_rows.reshape(-1)
             sentence.index_add_(0, rows, flat)
-            sentence_tokens.index_add_(0, rows, torch.ones(len(rows)))
+            sentence_tokens.index_add_(0, rows, ones)
             own.index_add_(0, own_rows, flat)
-            own_tokens.index_add_(0, own_rows, torch.ones(len(own_rows)))
-            if directions is not None:
-                _project_tokens(batch, hidden @ directions, token_sums, token_counts)
+            own_tokens.index_add_(0, own_rows, ones)
+            if directions is not None:  # overlapping windows add twice; the counts average them
+                where = torch.where(position >= 0, position, len(tokens.ids)).reshape(-1)
+                token_sums.index_add_(0, where, flat @ directions)
+                token_counts.index_add_(0, where, ones)
         own_tokens, sentence_tokens = own_tokens[:-1], sentence_tokens[:-1]
+        token_scores = None
+        if directions is not None:
+            token_scores = (token_sums[:-1] / token_counts[:-1].clamp(min=1)[:, None]).double().cpu().numpy()
         return Pooled(
-            paragraph=paragraph / tokens.clamp(min=1)[:, None],
-            sentence=sentence[:-1] / sentence_tokens.clamp(min=1)[:, None],
-            sentence_own=own[:-1] / own_tokens.clamp(min=1)[:, None],
-            own_tokens=own_tokens,
-            owner=np.repeat(np.arange(n_texts), np.diff(first_sentence)),
-            token_scores=[t / np.maximum(c, 1)[:, None] for t, c in zip(token_sums, token_counts)] if directions is not None else None,
+            paragraph=(paragraph / paragraph_tokens.clamp(min=1)[:, None]).cpu(),
+            sentence=(sentence[:-1] / sentence_tokens.clamp(min=1)[:, None]).cpu(),
+            sentence_own=(own[:-1] / own_tokens.clamp(min=1)[:, None]).cpu(),
+            own_tokens=own_tokens.cpu(),
+            n_sentences=tokens.n_sentences,
+            token_scores=token_scores,
         )
 
-    @staticmethod
-    def _sentence_rows(batch, prepared, first_sentence, n_sentences) -> tuple[torch.Tensor, torch.Tensor]:
-        """For every position of the batch, the sentence row it is pooled into (n_sentences: none)."""
-        width = batch.input_ids.shape[1]
-        rows = np.full((len(batch.windows), width), n_sentences, dtype=np.int64)
-        own_rows = rows.copy()
-        for row, window in enumerate(batch.windows):
-            text = prepared[window.owner]
-            piece = slice(window.start, window.start + len(window.ids) - 2)
-            local = text.sentence[piece]
-            target = np.where(local >= 0, local + first_sentence[window.owner], n_sentences)
-            rows[row, 1:1 + len(local)] = target
-            own_rows[row, 1:1 + len(local)] = np.where(text.own[piece], target, n_sentences)
-        return torch.from_numpy(rows.reshape(-1)), torch.from_numpy(own_rows.reshape(-1))
+    def _to_device(self, array: np.ndarray) -> torch.Tensor:
+        tensor = torch.from_numpy(array)
+        if self.device == "cuda":  # pinned, so that the copy overlaps the previous batch's compute
+            return tensor.pin_memory().to(self.device, non_blocking=True)
+        return tensor
 
-    def forward(self, prepared: Sequence[PreparedText], explain: bool = False) -> list[Logits]:
-        """Raw logits for each text and its sentences (no calibration); with `explain`, token scores too."""
-        if not prepared:
-            return []
+    def forward_arrays(self, tokens: TokenArrays, explain: bool = False) -> LogitArrays:
+        """The forward stage: raw logits for each text and its sentences (no calibration); with `explain`, token scores too."""
         sentiment_head, opinion_head, sentence_opinion_head = self._heads
-        pooled = self.pool(prepared, self._directions() if explain else None)
+        pooled = self.pool(tokens, self._directions() if explain else None)
         with torch.inference_mode():
             sentiment = sentiment_head(pooled.paragraph).numpy()
             opinion = _log_odds(opinion_head(pooled.paragraph))
             sentence_sentiment = sentiment_head(pooled.sentence).numpy()
             sentence_opinion = _log_odds(sentence_opinion_head(pooled.sentence_own))
         sentence_opinion[pooled.own_tokens.numpy() == 0] = -np.inf
-        embedding = torch.nn.functional.normalize(pooled.paragraph, dim=-1).numpy()
-        bounds = np.cumsum([0] + [len(p.sentences) for p in prepared])
-        return [
-            Logits(sentiment[i], float(opinion[i]), sentence_sentiment[bounds[i]:bounds[i + 1]],
-                   sentence_opinion[bounds[i]:bounds[i + 1]], embedding[i], prepared[i].n_tokens,
-                   pooled.token_scores[i] if explain else None)
-            for i in range(len(prepared))
-        ]
+        return LogitArrays(sentiment, opinion, sentence_sentiment, sentence_opinion, tokens.n_sentences, tokens.lengths,
+                           pooled.token_scores)
+
+    def forward(self, prepared: Sequence[PreparedText], explain: bool = False) -> list[Logits]:
+        """`forward_arrays` for a list of prepared texts, one Logits each (training and evaluation use this)."""
+        if not prepared:
+            return []
+        return self.forward_arrays(TokenArrays.of(prepared), explain).per_text()
 
     def _directions(self) -> torch.Tensor:
         """[hidden, 2]: the sentence opinion head's opinion-minus-reporting row and the sentiment
@@ -199,15 +249,6 @@ class ToneScorer:
         valence = sentiment_head.weight[labels.index("positive")] - sentiment_head.weight[labels.index("negative")]
         opinion = sentence_opinion_head.weight[1] - sentence_opinion_head.weight[0]
         return torch.stack([opinion, valence], 1).detach()
-
-
-def _project_tokens(batch, projected: torch.Tensor, sums: list[np.ndarray], counts: list[np.ndarray]) -> None:
-    """Add each window's token projections to its text's tokens (windows overlap: counts average them)."""
-    values = projected.float().cpu().numpy()
-    for row, window in enumerate(batch.windows):
-        n = len(window.ids) - 2
-        sums[window.owner][window.start:window.start + n] += values[row, 1:n + 1]
-        counts[window.owner][window.start:window.start + n] += 1
 
 
 def _log_odds(logits: torch.Tensor) -> np.ndarray:

@@ -19,11 +19,12 @@ import math
 
 import numpy as np
 
+from analyzer.aggregate import aggregate
 from analyzer.evidence import explain, opinion_carriers
-from analyzer.inference import Logits
+from analyzer.inference import LogitArrays, Logits
 from analyzer.model import ModelConfig
-from analyzer.prepare import PreparedText
-from analyzer.records import OpinionScore, Paragraph, ParagraphScore, SentenceScore, SentimentScore
+from analyzer.prepare import PreparedText, PreparedWindow
+from analyzer.records import DocumentScore, ErrorRecord, OpinionScore, Paragraph, ParagraphScore, SentenceScore, SentimentScore
 
 LOG_ODDS_LIMIT = 30.0  # a sentence that is all reported speech reads as this far towards reporting
 
@@ -75,8 +76,21 @@ class Postprocessor:
         return ParagraphScore(
             doc_id=doc_id, index=paragraph.index, kind=paragraph.kind, text=paragraph.text,
             sentiment=sentiment, opinion=opinion, tone=_tone(sentiment, opinion), model=self.config.model_version,
-            n_tokens=logits.n_tokens, embedding=logits.embedding, sentences=sentences, evidence=evidence,
+            n_tokens=logits.n_tokens, sentences=sentences, evidence=evidence,
         )
+
+    def documents(self, window: PreparedWindow, logits: LogitArrays) -> list[DocumentScore | ErrorRecord]:
+        """A window's records, in input order: its documents' scored paragraphs and aggregates, its error records as they are."""
+        scores = iter(zip(window.texts, logits.per_text()))
+        records: list[DocumentScore | ErrorRecord] = []
+        for document, paragraphs in window.items:
+            if isinstance(document, ErrorRecord):
+                records.append(document)
+                continue
+            paragraph_scores = [self.paragraph(document.doc_id, p, *next(scores)) for p in paragraphs]
+            records.append(DocumentScore(document.doc_id, self.config.model_version, paragraph_scores, aggregate(paragraph_scores),
+                                         document.encoding))
+        return records
 
     def _valence(self, sentiment_logits: np.ndarray) -> np.ndarray:
         """Positive minus negative logit: the direction the sentiment evidence is read in."""

@@ -1,9 +1,13 @@
-"""The prepare stage: a paragraph's text -> token ids, its sentences, and which tokens are the author's.
+"""The prepare stage: documents -> paragraphs -> token ids, their sentences, and which tokens are the author's.
 
 Pure CPU work with picklable output (numpy arrays), so it runs in worker processes. Each token
 is tagged with the sentence it falls in (so that one forward pass over the paragraph also scores
 every sentence, pooled over its own tokens in context) and with whether it lies in a span that
 reports someone else's words (`analyzer.attribution`), which the opinion pooling leaves out.
+
+A window of documents becomes a `PreparedWindow`: what the postprocess stage needs (documents,
+paragraphs, each paragraph's `PreparedText`) plus `TokenArrays`, the same tokens packed into a
+few flat arrays, which is all the forward stage reads and all that crosses to the main process.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from typing import Sequence
 import numpy as np
 
 from analyzer.attribution import reported_spans
+from analyzer.records import Document, ErrorRecord, Paragraph
+from analyzer.segment import segment as split_paragraphs
 from analyzer.sentences import sentence_spans
 
 Span = tuple[int, int]
@@ -37,6 +43,8 @@ class PreparedText:
 
 def prepare_texts(tokenizer, texts: Sequence[str]) -> list[PreparedText]:
     """Tokenize texts once (one fast-tokenizer call for all) and tag each token."""
+    if not texts:
+        return []
     encoded = tokenizer(list(texts), add_special_tokens=False, return_offsets_mapping=True,
                         return_attention_mask=False, return_token_type_ids=False)
     return [_tagged(text, ids, offsets) for text, ids, offsets in zip(texts, encoded["input_ids"], encoded["offset_mapping"])]
@@ -58,3 +66,70 @@ def _tagged(text: str, ids: list[int], offsets: list[tuple[int, int]]) -> Prepar
     for start, end in reported:
         own &= ~((starts >= start) & (starts < end))
     return PreparedText(np.asarray(ids, dtype=np.int64), sentence, own, spans_of_tokens, spans, reported)
+
+
+@dataclass
+class TokenArrays:
+    """Many prepared texts packed into flat arrays, one text after another: the forward stage's input.
+
+    A handful of numpy arrays pickle in microseconds, where a list of per-paragraph objects costs
+    the main process tens of microseconds a paragraph.
+    """
+
+    ids: np.ndarray  # int32 [tokens]
+    sentence: np.ndarray  # int32 [tokens]: sentence within its text, -1 for none
+    own: np.ndarray  # bool [tokens]
+    lengths: np.ndarray  # int64 [texts]: tokens per text
+    n_sentences: np.ndarray  # int64 [texts]
+
+    @classmethod
+    def of(cls, prepared: Sequence[PreparedText]) -> "TokenArrays":
+        if not prepared:
+            return cls(np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, bool), np.zeros(0, np.int64), np.zeros(0, np.int64))
+        return cls(np.concatenate([p.ids for p in prepared]).astype(np.int32), np.concatenate([p.sentence for p in prepared]),
+                   np.concatenate([p.own for p in prepared]), np.array([p.n_tokens for p in prepared], dtype=np.int64),
+                   np.array([len(p.sentences) for p in prepared], dtype=np.int64))
+
+    @classmethod
+    def concat(cls, parts: Sequence["TokenArrays"]) -> "TokenArrays":
+        if len(parts) == 1:
+            return parts[0]
+        return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("ids", "sentence", "own", "lengths", "n_sentences")))
+
+    @property
+    def n_texts(self) -> int:
+        return len(self.lengths)
+
+
+Item = tuple[Document | ErrorRecord, list[Paragraph]]
+
+
+@dataclass
+class PreparedWindow:
+    """Consecutive documents with their paragraphs (none for an error record) and the paragraphs' tokens."""
+
+    items: list[Item]
+    texts: list[PreparedText]  # every paragraph of every document, in order
+
+    @property
+    def n_paragraphs(self) -> int:
+        return len(self.texts)
+
+
+def paragraphs_of(document: Document | ErrorRecord, segment: bool = True) -> Item:
+    """A document's paragraphs (one body unit when not segmenting); an empty one becomes an error record."""
+    if isinstance(document, ErrorRecord):
+        return document, []
+    if segment:
+        paragraphs = split_paragraphs(document.text)
+    else:
+        paragraphs = [Paragraph(0, "body", document.text.strip())] if document.text.strip() else []
+    if not paragraphs:
+        return ErrorRecord(document.doc_id, "empty document"), []
+    return document, paragraphs
+
+
+def prepare_window(tokenizer, documents: Sequence[Document | ErrorRecord], segment: bool = True) -> PreparedWindow:
+    """Segment the documents and tokenize all their paragraphs in one tokenizer call."""
+    items = [paragraphs_of(document, segment) for document in documents]
+    return PreparedWindow(items, prepare_texts(tokenizer, [p.text for _, paragraphs in items for p in paragraphs]))

@@ -91,7 +91,6 @@ class ParagraphScore:
     tone: str
     model: str
     n_tokens: int = 0
-    embedding: Any = field(default=None, repr=False, compare=False)
     sentences: list[SentenceScore] = field(default_factory=list)
     evidence: Any = None  # analyzer.evidence.Evidence when scored with explain
 
@@ -118,6 +117,13 @@ class DocumentScore:
     model: str
     paragraphs: list[ParagraphScore]
     aggregates: dict[str, Any]
+    encoding: str = "utf-8"  # the input's text encoding (named in the output records when it is not UTF-8)
+
+    error = None  # the same question as of an ErrorRecord: did this document fail?
+
+    @property
+    def n_paragraphs(self) -> int:
+        return len(self.paragraphs)
 
     @property
     def body(self) -> list[ParagraphScore]:
@@ -136,6 +142,7 @@ class ErrorRecord:
 
     doc_id: str
     error: str
+    n_paragraphs = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"doc_id": self.doc_id, "error": self.error}

@@ -6,7 +6,9 @@ Each writer takes records one at a time, so output streams as documents are scor
 from __future__ import annotations
 
 import csv
+import io
 import json
+from dataclasses import dataclass
 from typing import Any, Iterable, TextIO
 
 from rich.console import Console
@@ -23,6 +25,7 @@ SENTENCE_COLUMNS = ["doc_id", "paragraph_index", "start", "end", "kind", "text",
                     "p_positive", "sentiment_score", "opinion", "opinion_prob", "tone", "attributed", "model", "error"]
 DOCUMENT_COLUMNS = ["doc_id", "n_paragraphs", "n_body", "opinion_share", "mean_opinion_prob", "mean_sentiment_score",
                     "tone_negative", "tone_neutral", "tone_positive", "model", "error"]
+COLUMNS = {"paragraph": PARAGRAPH_COLUMNS, "sentence": SENTENCE_COLUMNS, "document": DOCUMENT_COLUMNS}
 
 
 def rows(record: Record, level: str, with_paragraphs: bool = False) -> list[dict[str, Any]]:
@@ -30,10 +33,15 @@ def rows(record: Record, level: str, with_paragraphs: bool = False) -> list[dict
     if isinstance(record, ErrorRecord):
         return [record.to_dict()]
     if level == "paragraph":
-        return [p.to_dict(with_sentences=with_paragraphs) for p in record.paragraphs]
-    if level == "sentence":
-        return [s for p in record.paragraphs for s in p.sentence_dicts()]
-    return [record.to_dict(with_paragraphs=with_paragraphs)]
+        found = [p.to_dict(with_sentences=with_paragraphs) for p in record.paragraphs]
+    elif level == "sentence":
+        found = [s for p in record.paragraphs for s in p.sentence_dicts()]
+    else:
+        found = [record.to_dict(with_paragraphs=with_paragraphs)]
+    if record.encoding != "utf-8":  # a guessed legacy encoding is said wherever the text shows
+        for row in found:
+            row["encoding"] = record.encoding
+    return found
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -64,35 +72,76 @@ def _nested_flat(row: dict[str, Any]) -> dict[str, Any]:
             **{f"tone_{label}": share for label, share in tones.items()}}
 
 
+STREAMING_FORMATS = ("jsonl", "json", "csv")  # serialised record by record (in the workers, when there are any)
+
+
+@dataclass
+class Serialized:
+    """One input record's output rows, already in the output format (made where the record is made).
+
+    jsonl: lines; json: the rows' JSON joined by ",\n" (the writer adds the brackets and the
+    separator before it); csv: the rows without the header.
+    """
+
+    doc_id: str
+    error: str | None
+    n_paragraphs: int
+    n_rows: int
+    text: str
+
+
+class Serializer:
+    """Turns records into `Serialized` text for one streaming format and level."""
+
+    def __init__(self, fmt: str, level: str):
+        if fmt not in STREAMING_FORMATS:
+            raise ValueError(f"{fmt} output is written at the end, not record by record")
+        self.fmt, self.level = fmt, level
+        self._buffer = io.StringIO()
+        self._csv = csv.DictWriter(self._buffer, COLUMNS[level]) if fmt == "csv" else None
+
+    def __call__(self, record: Record) -> Serialized:
+        row_dicts = rows(record, self.level, with_paragraphs=self.fmt == "json")
+        if self.fmt == "jsonl":
+            text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in row_dicts)
+        elif self.fmt == "json":
+            text = ",\n".join(json.dumps(row, ensure_ascii=False, indent=1) for row in row_dicts)
+        else:
+            self._buffer.seek(0)
+            self._buffer.truncate()
+            self._csv.writerows(_flat(row) for row in row_dicts)
+            text = self._buffer.getvalue()
+        return Serialized(record.doc_id, record.error, record.n_paragraphs, len(row_dicts), text)
+
+
 class Writer:
-    """Writes records in one format; `close()` finishes the output (closing bracket, table)."""
+    """Writes records (or their `Serialized` text) in one format; `close()` finishes the output (closing bracket, table)."""
 
     def __init__(self, stream: TextIO, fmt: str, level: str):
         self.stream, self.fmt, self.level = stream, fmt, level
         self.count = 0
-        columns = {"paragraph": PARAGRAPH_COLUMNS, "sentence": SENTENCE_COLUMNS}.get(level, DOCUMENT_COLUMNS)
-        self._csv = csv.DictWriter(stream, columns) if fmt == "csv" else None
+        self.serializer = Serializer(fmt, level) if fmt in STREAMING_FORMATS else None
         self._table_rows: list[dict[str, Any]] = []
         self._documents: list[Record] = []  # html: one page for all documents, written at the end
-        if self._csv:
-            self._csv.writeheader()
+        if fmt == "csv":
+            csv.DictWriter(stream, COLUMNS[level]).writeheader()
 
-    def write(self, record: Record) -> None:
+    def write(self, record: Record | Serialized) -> None:
         if self.fmt == "html":
             self._documents.append(record)
-            self.count += 1
+        elif self.fmt == "table":
+            self._table_rows += rows(record, self.level)
+        else:
+            serialized = record if isinstance(record, Serialized) else self.serializer(record)
+            if serialized.n_rows:
+                if self.fmt == "json":
+                    self.stream.write(("[\n" if self.count == 0 else ",\n") + serialized.text)
+                else:
+                    self.stream.write(serialized.text)
+                self.count += serialized.n_rows
+            self.stream.flush()
             return
-        for row in rows(record, self.level, with_paragraphs=self.fmt == "json"):
-            if self.fmt == "jsonl":
-                self.stream.write(json.dumps(row, ensure_ascii=False) + "\n")
-            elif self.fmt == "json":
-                self.stream.write(("[\n" if self.count == 0 else ",\n") + json.dumps(row, ensure_ascii=False, indent=1))
-            elif self.fmt == "csv":
-                self._csv.writerow(_flat(row))
-            else:
-                self._table_rows.append(row)
-            self.count += 1
-        self.stream.flush()
+        self.count += 1
 
     def close(self) -> None:
         if self.fmt == "json":

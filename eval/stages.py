@@ -1,10 +1,15 @@
 """Where the CPU time of `analyzer score` goes, stage by stage, on real BBC articles.
 
-On a GPU the forward pass is cheap, so these CPU stages bound end-to-end throughput. Each
-segmentation worker segments and tokenizes; the main process reads the input, receives the
-workers' results, builds batches, turns scores into records and writes JSONL.
-`python -m eval.stages [--articles N]` prints microseconds per paragraph for each stage and the
-ceilings they imply. The scores are the model's own (one forward pass, not timed).
+On a GPU the forward pass is cheap, so the CPU stages bound end-to-end throughput. The worker
+processes prepare (segment, tokenize, tag) and finish (records, aggregates, JSON lines) windows
+of documents; the main process reads the input, batches token arrays, runs the forward stage and
+writes the finished text.
+
+`python -m eval.stages [--articles N] [--workers W] [--null-forward]` prints microseconds per
+paragraph for each stage and the ceilings they imply. With `--null-forward` the whole engine runs
+(raw JSONL in, paragraph JSONL out, the workers doing their share) with the encoder replaced by a
+no-op that still builds every batch: the main process's own CPU time per paragraph is then what
+bounds a GPU machine. Results go to eval/out/stages.json (`main_us_per_paragraph`).
 """
 
 from __future__ import annotations
@@ -12,18 +17,21 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import pickle
 import tempfile
 import time
-from functools import partial
 from pathlib import Path
 
-from analyzer.api import Analyzer, _segmented, _start_worker
-from analyzer.batching import make_batches, make_windows
-from analyzer.prepare import prepare_texts
-from analyzer.reading import read_inputs
-from analyzer.writers import Writer
+from analyzer.api import Analyzer
+from analyzer.engine import CHUNK_PARAGRAPHS, CpuStages, LocalEngine, Options, windows
+from analyzer.inference import DEFAULT_BATCH_ROWS, DEFAULT_MAX_TOKENS, LogitArrays
+from analyzer.prepare import TokenArrays
+from analyzer.reading import read_sources
+from analyzer.writers import Serialized, Writer
 from models.packages import bbc_articles
+
+MAIN_US_TARGET = 25.0  # issue #11: the main process's cost that makes 20,000 paragraphs/s possible with 16 cores
 
 
 def _timed(step) -> tuple[float, object]:
@@ -32,42 +40,104 @@ def _timed(step) -> tuple[float, object]:
     return time.perf_counter() - started, result
 
 
+def _cpu_timed(step) -> tuple[float, object]:
+    """This process's CPU time (all its threads; not the workers') for the step."""
+    started = time.process_time()
+    result = step()
+    return time.process_time() - started, result
+
+
+def null_forward(analyzer: Analyzer):
+    """The forward stage without the model: every batch is built (the main process's work) and zeros come back."""
+    scorer = analyzer.scorer
+
+    def forward(tokens: TokenArrays) -> LogitArrays:
+        for _ in scorer.batches(tokens):
+            pass
+        return LogitArrays.zeros(tokens)
+    return forward
+
+
+def engine_run(engine: LocalEngine, corpus: Path) -> tuple[int, int]:
+    """Raw JSONL in, paragraph JSONL out, as `analyzer score --level paragraph` does (into memory)."""
+    writer = Writer(io.StringIO(), "jsonl", "paragraph")
+    documents = 0
+    for window in engine.run(read_sources([str(corpus)]), Options(True, "jsonl", "paragraph")):
+        for output in window.outputs:
+            writer.write(output)
+            documents += 1
+    writer.close()
+    return documents, writer.count
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--articles", type=int, default=100)
-    parser.add_argument("--workers", type=int, default=15, help="segmentation workers assumed for the worker ceiling")
+    parser.add_argument("--articles", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)), help="worker processes for the engine run")
+    parser.add_argument("--null-forward", action="store_true", help="run the whole engine with a no-op forward and time the main process")
+    parser.add_argument("--out", type=Path, default=Path("eval/out/stages.json"))
     args = parser.parse_args()
 
-    analyzer = Analyzer(device="cpu")
+    # the batch shapes of a GPU run (analyzer.inference defaults for cuda), on this CPU
+    analyzer = Analyzer(device="cpu", workers=args.workers, batch_size=DEFAULT_BATCH_ROWS["cuda"], max_tokens=DEFAULT_MAX_TOKENS * 16)
     scorer = analyzer.scorer
     with tempfile.TemporaryDirectory() as folder:
         corpus = Path(folder) / "bbc.jsonl"
         corpus.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in bbc_articles(args.articles)))
-        read_s, documents = _timed(lambda: list(read_inputs([str(corpus)])))
-
-    _start_worker(partial(prepare_texts, scorer.tokenizer))  # as in a worker: one tokenizer thread
-    worker_s, segmented = _timed(lambda: [_segmented(d, True) for d in documents])
-    blob = pickle.dumps(segmented)
-    receive_s, _ = _timed(lambda: pickle.loads(blob))
-    prepared = [item for _, _, items in segmented if items for item in items]
-    tok = scorer.tokenizer
-    batch_s, _ = _timed(lambda: list(make_batches(make_windows([p.ids for p in prepared], tok.cls_token_id, tok.sep_token_id), scorer.max_tokens, scorer.batch_size)))
-    texts = [p.text for _, paragraphs, _ in segmented for p in paragraphs]
-    logits = scorer.forward(prepared)
-    records_s, documents_scored = _timed(lambda: list(analyzer.records(segmented, prepared, logits)))
-    writer = Writer(io.StringIO(), "jsonl", "paragraph")
-    write_s, _ = _timed(lambda: [writer.write(d) for d in documents_scored])
-
-    n = len(texts)
-    main_stages = {"read": read_s, "receive from workers": receive_s, "batch": batch_s, "records": records_s, "write JSONL": write_s}
-    print(f"{len(documents)} BBC articles, {n} paragraphs; microseconds per paragraph")
-    print(f"  worker: segment + tokenize  {worker_s * 1e6 / n:7.1f}")
-    for name, seconds in main_stages.items():
-        print(f"  main: {name:22s} {seconds * 1e6 / n:7.1f}")
-    main_us = sum(main_stages.values()) * 1e6 / n
-    print(f"ceiling of the main process (everything but the forward pass): {1e6 / main_us:,.0f} paragraphs/s")
-    print(f"ceiling of {args.workers} segmentation workers: {args.workers * n / worker_s:,.0f} paragraphs/s")
+        results = _stage_table(analyzer, corpus)
+        if args.null_forward:
+            stages = CpuStages(scorer.tokenizer, analyzer.postprocessor)
+            engine = LocalEngine(stages, null_forward(analyzer), CHUNK_PARAGRAPHS["cuda"], analyzer._pool(stages), analyzer.workers)
+            engine_run(engine, corpus)  # warm-up: the workers start and import
+            wall = time.perf_counter()
+            main_s, (documents, rows) = _cpu_timed(lambda: engine_run(engine, corpus))
+            wall = time.perf_counter() - wall
+            n = results["paragraphs"]
+            results.update(workers=analyzer.workers, main_us_per_paragraph=main_s * 1e6 / n,
+                           null_forward_paragraphs_per_s=n / wall, rows=rows)
+            print(f"\nnull forward, {analyzer.workers} workers: {documents} documents, {rows} paragraph records")
+            print(f"  main process CPU per paragraph: {results['main_us_per_paragraph']:.1f} µs "
+                  f"(target ≤ {MAIN_US_TARGET:.0f}): a ceiling of {1e6 / results['main_us_per_paragraph']:,.0f} paragraphs/s")
+            print(f"  wall rate with {analyzer.workers} workers on this machine: {n / wall:,.0f} paragraphs/s "
+                  f"(workers' cost {results['worker_us_per_paragraph']:.0f} µs a paragraph each)")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
     return 0
+
+
+def _stage_table(analyzer: Analyzer, corpus: Path) -> dict:
+    """Each stage timed alone (one process), in microseconds per paragraph."""
+    scorer = analyzer.scorer
+    stages = CpuStages(scorer.tokenizer, analyzer.postprocessor)
+    options = Options(True, "jsonl", "paragraph")
+    read_s, documents = _timed(lambda: list(read_sources([str(corpus)])))
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"  # as in a worker: one tokenizer thread
+    prepare_s, prepared = _timed(lambda: [stages.prepare(w, options) for w in windows(documents)])
+    tokens_s, tokens = _timed(lambda: [TokenArrays.of(w.texts) for w in prepared])
+    chunk = TokenArrays.concat(tokens)
+    transfer_s, _ = _timed(lambda: [pickle.loads(pickle.dumps(t, protocol=pickle.HIGHEST_PROTOCOL)) for t in tokens])
+    batch_s, _ = _timed(lambda: list(scorer.batches(chunk)))
+    logits = scorer.forward_arrays(chunk)
+    parts = logits.slices([t.n_texts for t in tokens])
+    finish_s, finished = _timed(lambda: [stages.finish(w, part, options) for w, part in zip(prepared, parts)])
+    outputs = [o for window in finished for o in window]
+    text_bytes = sum(len(o.text) for o in outputs if isinstance(o, Serialized))
+    back_s, _ = _timed(lambda: pickle.loads(pickle.dumps(outputs, protocol=pickle.HIGHEST_PROTOCOL)))
+    writer = Writer(io.StringIO(), "jsonl", "paragraph")
+    write_s, _ = _timed(lambda: [writer.write(o) for o in outputs])
+
+    n = chunk.n_texts
+    worker = {"prepare (decode, segment, tokenize, tag)": prepare_s + tokens_s, "finish (records, aggregates, JSON)": finish_s}
+    main = {"read JSONL lines": read_s, "token arrays in (unpickle)": transfer_s, "build batches": batch_s,
+            "finished text in (unpickle)": back_s, "write": write_s}
+    print(f"{len(documents)} BBC articles, {n} paragraphs, {text_bytes / n:.0f} bytes of JSON each; microseconds per paragraph")
+    for where, table in (("worker", worker), ("main", main)):
+        for name, seconds in table.items():
+            print(f"  {where:6s} {name:38s} {seconds * 1e6 / n:8.1f}")
+    worker_us = sum(worker.values()) * 1e6 / n
+    return {"articles": len(documents), "paragraphs": n, "worker_us_per_paragraph": worker_us,
+            "worker_stages_us": {k: v * 1e6 / n for k, v in worker.items()},
+            "main_stages_us": {k: v * 1e6 / n for k, v in main.items()}}
 
 
 if __name__ == "__main__":
