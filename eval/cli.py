@@ -18,7 +18,7 @@ def parse_args(argv: Sequence[str] | None = None) -> EvalOptions:
         prog="python -m eval",
         description="Score held-out data with the analyzer and baselines, write eval/out/, apply the CI gate.",
     )
-    parser.add_argument("--model-dir", type=Path, default=None, help="model folder (default: the shipped models/tone-v2)")
+    parser.add_argument("--model-dir", type=Path, default=None, help="model folder (default: the shipped analyzer/model_files/tone-v2)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: eval/out/)")
     parser.add_argument("--data-dir", type=Path, default=None, help="CheckThat! 2023 English folder (train_en.tsv, dev_en.tsv)")
     parser.add_argument("--seeds-dir", type=Path, default=SEEDS_DIR, help=f"seed pair folder, 000 = editorialized, 001 = plain (default {SEEDS_DIR})")

@@ -1,6 +1,6 @@
 """tone-v2 recipe, last step: calibrate a fine-tuned run on dev and write the model folder.
 
-`python -m models.tone_v2` re-creates models/tone-v2 from scratch: the fine-tune
+`python -m models.tone_v2` re-creates analyzer/model_files/tone-v2 from scratch: the fine-tune
 (`models.finetune`, about 20 minutes on 2 CPU cores; not measured on a GPU) then this
 calibration of every saved epoch (under a minute each), keeping the epoch with the best sum of
 the two calibrated dev macro-F1s. `--run DIR` calibrates an existing fine-tune run instead.
@@ -137,7 +137,7 @@ def write_model(run: Path, epoch: int, model_dir: Path, version: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", type=Path, default=None, help="a finished models.finetune run (default: run one into .cache/finetune)")
-    parser.add_argument("--model-dir", type=Path, default=Path("models/tone-v2"))
+    parser.add_argument("--model-dir", type=Path, default=Path("analyzer/model_files/tone-v2"))
     parser.add_argument("--version", default="2.0.0")
     args = parser.parse_args()
     run = args.run
