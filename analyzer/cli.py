@@ -83,6 +83,11 @@ def _checked_device(device: Device) -> str:
         _fail(str(error), 2)
 
 
+class Engine(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
 class Precision(str, Enum):
     auto = "auto"
     fp32 = "fp32"
@@ -178,7 +183,9 @@ def score(
     model_dir: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the shipped tone-v2)."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes that prepare and finish documents (default: one per core but one on CUDA, up to 16; none on the CPU); capped by cores and memory."),
     explain: bool = typer.Option(False, "--explain", help="Add each paragraph's evidence: the words and the sentence that carry its scores."),
+    score_headings: bool = typer.Option(False, "--score-headings", help="Label opinion and tone of headlines, headings and boilerplate too (by default only body paragraphs are labelled; all are scored)."),
     max_bytes: int = typer.Option(MAX_DOCUMENT_BYTES, "--max-bytes", min=1, help="Largest document (or JSONL line) read; a larger one gets an error record."),
+    engine: Engine = typer.Option(Engine.local, "--engine", help="local, or ray: a Ray Data pipeline (RAY_ADDRESS, else a local Ray; needs the ray extra and --output DIR or FILE.jsonl)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
     """Score every paragraph (or each text, with --no-segment) and write one record per paragraph or document."""
@@ -187,6 +194,10 @@ def score(
     from analyzer.model import ModelLoadError
     from analyzer.writers import STREAMING_FORMATS
 
+    if engine == Engine.ray:
+        _score_with_ray(paths, output, fmt, level, model_dir, device, precision, batch_size, explain, no_segment,
+                        score_headings, max_bytes)
+        return
     target, done = _output(output, paths, resume, fmt, level)
     exclude = [output] if output else []
     try:
@@ -206,7 +217,8 @@ def score(
     if workers is not None and analyzer.workers < workers:
         _note(f"--workers {workers} capped at {analyzer.workers} (cores and memory of this machine)")
     explain = explain or fmt == Format.html  # the page exists to show the evidence
-    options = Options(segment=not no_segment, fmt=fmt.value if fmt.value in STREAMING_FORMATS else None, level=level.value)
+    options = Options(segment=not no_segment, fmt=fmt.value if fmt.value in STREAMING_FORMATS else None, level=level.value,
+                      score_headings=score_headings)
     writer = Writer(target.stream, fmt.value, level.value)
     failures, scored, paragraphs = 0, len(done), 0
     stop = _Stop()
@@ -219,6 +231,8 @@ def score(
                     if record.error is not None:
                         failures += 1
                         stderr.print(f"[red]error:[/] {safe_text(record.doc_id)}: {safe_text(record.error)}", highlight=False)
+                    elif record.note and not quiet:
+                        _note(f"{record.doc_id}: {record.note}")
                     writer.write(record)
                     paragraphs += record.n_paragraphs
                 scored += len(window.outputs)
@@ -250,6 +264,32 @@ def score(
         raise typer.Exit(1)
 
 
+def _score_with_ray(paths: list[str], output: Path | None, fmt: Format, level: Level, model_dir: Path | None, device: Device,
+                    precision: Precision, batch_size: int | None, explain: bool, no_segment: bool, score_headings: bool,
+                    max_bytes: int) -> None:
+    """`--engine ray`: the same stages as a Ray Data pipeline (analyzer.ray_engine)."""
+    from analyzer.engine import Options
+
+    if output is None or fmt != Format.jsonl:
+        _fail("--engine ray writes JSONL to --output DIR (shards and a manifest) or --output FILE.jsonl", 2)
+    try:
+        from analyzer.ray_engine import RaySettings, run_ray
+        import ray  # noqa: F401
+    except ImportError:
+        _fail("--engine ray needs Ray Data: pip install 'editorial-tone-analyzer[ray]'", 2)
+    missing = [p for p in paths if "://" not in p and p != STDIN and not os.path.exists(p)]
+    if missing or STDIN in paths:
+        _fail(f"--engine ray reads files, folders and URIs: {', '.join(missing) or 'not standard input'}", 2)
+    settings = RaySettings(str(model_dir) if model_dir else None, "auto" if device == Device.auto else device.value,
+                           precision.value, batch_size, explain,
+                           Options(not no_segment, "jsonl", level.value, score_headings))
+    documents, failures = run_ray(paths, str(output), settings, max_bytes, _note)
+    stderr.print(f"{documents} documents scored with Ray into {safe_text(str(output))}", highlight=False)
+    if failures:
+        stderr.print(f"{failures} document(s) could not be scored", highlight=False)
+        raise typer.Exit(1)
+
+
 def _note(line: str) -> None:
     stderr.print(f"note: {safe_text(line)}", highlight=False)
 
@@ -269,7 +309,7 @@ def compare(
     html: Optional[Path] = typer.Option(None, "--html", help="Also write the HTML report here."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the chosen format here instead of stdout."),
     device: Device = typer.Option(Device.auto, "--device"),
-    model_dir: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the shipped models/tone-v2)."),
+    model_dir: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the shipped tone-v2, inside the package)."),
 ) -> None:
     """Align the paragraphs of two versions of a story and contrast their tone and framing."""
     import json

@@ -59,6 +59,7 @@ class Options:
     segment: bool = True
     fmt: str | None = None  # a streaming format: finish serialises the records in it
     level: str = "document"
+    score_headings: bool = False  # label opinion and tone of headlines, headings and boilerplate too
 
 
 @dataclass
@@ -74,7 +75,7 @@ class CpuStages:
         return prepare_window(self.tokenizer, [load(item) for item in items], options.segment)
 
     def finish(self, window: PreparedWindow, logits: LogitArrays, options: Options) -> list[Output]:
-        records = self.postprocessor.documents(window, logits)
+        records = self.postprocessor.documents(window, logits, options.score_headings)
         if options.fmt is None:
             return records
         key = (options.fmt, options.level)

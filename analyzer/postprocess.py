@@ -22,6 +22,7 @@ import numpy as np
 from analyzer.aggregate import aggregate
 from analyzer.evidence import explain, opinion_carriers
 from analyzer.inference import LogitArrays, Logits
+from analyzer.long_blocks import split_note
 from analyzer.model import ModelConfig
 from analyzer.prepare import PreparedText, PreparedWindow
 from analyzer.records import DocumentScore, ErrorRecord, OpinionScore, Paragraph, ParagraphScore, SentenceScore, SentimentScore
@@ -63,7 +64,8 @@ class Postprocessor:
     def sentence_opinion_prob(self, log_odds: float) -> float:
         return _sigmoid(log_odds / self.config.sentence_opinion_temperature)
 
-    def paragraph(self, doc_id: str, paragraph: Paragraph, prepared: PreparedText, logits: Logits) -> ParagraphScore:
+    def paragraph(self, doc_id: str, paragraph: Paragraph, prepared: PreparedText, logits: Logits,
+                  score_headings: bool = False) -> ParagraphScore:
         sentiment = self.sentiment(logits.sentiment)
         opinion = _opinion(self.paragraph_opinion_prob(logits), self.config.opinion_threshold)
         sentences = [self._sentence(paragraph.text, span, prepared, logits.sentence_sentiment[i], logits.sentence_opinion[i])
@@ -76,10 +78,11 @@ class Postprocessor:
         return ParagraphScore(
             doc_id=doc_id, index=paragraph.index, kind=paragraph.kind, text=paragraph.text,
             sentiment=sentiment, opinion=opinion, tone=_tone(sentiment, opinion), model=self.config.model_version,
-            n_tokens=logits.n_tokens, sentences=sentences, evidence=evidence,
+            n_tokens=logits.n_tokens, sentences=sentences, evidence=evidence, split=paragraph.split,
+            labelled=score_headings or paragraph.kind == "body",
         )
 
-    def documents(self, window: PreparedWindow, logits: LogitArrays) -> list[DocumentScore | ErrorRecord]:
+    def documents(self, window: PreparedWindow, logits: LogitArrays, score_headings: bool = False) -> list[DocumentScore | ErrorRecord]:
         """A window's records, in input order: its documents' scored paragraphs and aggregates, its error records as they are."""
         scores = iter(zip(window.texts, logits.per_text()))
         records: list[DocumentScore | ErrorRecord] = []
@@ -87,9 +90,9 @@ class Postprocessor:
             if isinstance(document, ErrorRecord):
                 records.append(document)
                 continue
-            paragraph_scores = [self.paragraph(document.doc_id, p, *next(scores)) for p in paragraphs]
+            paragraph_scores = [self.paragraph(document.doc_id, p, *next(scores), score_headings) for p in paragraphs]
             records.append(DocumentScore(document.doc_id, self.config.model_version, paragraph_scores, aggregate(paragraph_scores),
-                                         document.encoding))
+                                         document.encoding, split_note(paragraphs)))
         return records
 
     def _valence(self, sentiment_logits: np.ndarray) -> np.ndarray:

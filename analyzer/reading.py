@@ -84,7 +84,7 @@ class Source:
     `kind` is FILE, HTML, JSONL_LINE or STDIN_KIND; `name` is the path (a JSONL line's file) or "-";
     `lineno` is a JSONL line's number, from 1. `data` holds the raw bytes of a JSONL line or of
     standard input, at most `max_bytes` of them (a longer one is an ErrorRecord instead of a
-    Source); it is None for a file, which `load` reads itself, with `max_bytes` as its limit. It is
+    Source); it is None for a file, which `load` reads itself, with `max_bytes` as its limit (or the file's bytes, read elsewhere: `sources_in`). It is
     a str where the text came as a string: standard input given as a text stream, or a line of a
     UTF-16 or UTF-32 JSONL file (whose lines cannot be found without decoding it as a stream);
     `encoding` names the codec such a string was decoded with.
@@ -162,6 +162,16 @@ def count_documents(paths: Sequence[str], exclude: Sequence[str | os.PathLike[st
         else:
             total += walk.count_file(path)
     return total
+
+
+def sources_in(name: str, data: bytes, max_bytes: int = MAX_DOCUMENT_BYTES) -> Iterator[Source | ErrorRecord]:
+    """The Sources of one file whose bytes were read elsewhere (Ray's readers, object storage):
+    the same items `read_sources` gives for a file at `name` with these bytes."""
+    walk = _Walk(max_bytes, [], lambda note: None)
+    if name.lower().endswith(JSONL_SUFFIXES):
+        yield from walk.jsonl(name, io.BytesIO(data))
+    else:
+        yield Source(HTML if name.lower().endswith(HTML_SUFFIXES) else FILE, name, data=data, max_bytes=max_bytes)
 
 
 def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
@@ -247,11 +257,11 @@ class _Walk:
         else:
             yield Source(HTML if lowered.endswith(HTML_SUFFIXES) else FILE, path, max_bytes=self.max_bytes)
 
-    def jsonl(self, path: str) -> Iterator[Source | ErrorRecord]:
+    def jsonl(self, path: str, handle: BinaryIO | None = None) -> Iterator[Source | ErrorRecord]:
         """One Source per non-blank line, read line by line so that a file of any size streams."""
         count = lineno = 0
         try:
-            with _JsonlLines(path, self.max_bytes) as lines:
+            with _JsonlLines(path, self.max_bytes, handle) as lines:
                 encoding = lines.encoding
                 for lineno, line in lines:
                     if isinstance(line, _Overlong):
@@ -293,12 +303,14 @@ class _JsonlLines:
     the rest of it is skipped in bounded pieces and only its size is kept.
     """
 
-    def __init__(self, path: str, max_bytes: int) -> None:
+    def __init__(self, path: str, max_bytes: int, handle: BinaryIO | None = None) -> None:
+        """`handle`: the file's bytes already open (e.g. read from object storage); else `path` is opened."""
         self.path = path
         self.max_bytes = max_bytes
+        self._given = handle
 
     def __enter__(self) -> Self:
-        self.handle: BinaryIO | TextIO = _open_regular(self.path)
+        self.handle: BinaryIO | TextIO = self._given or _open_regular(self.path)
         try:
             self.encoding = bom_encoding(self.handle.read(4)) or "utf-8"
             self.handle.seek(0)
@@ -391,11 +403,14 @@ def _cannot_read(path: str, error: OSError, what: str = "file") -> ErrorRecord:
 def _file_record(source: Source) -> Record:
     """A text file (or an HTML page's text) as one document, read within its size limit."""
     limit = source.max_bytes
-    with _open_regular(source.name) as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size > limit:
-            raise _BadInput(_too_large(f"{size:,}", limit))
-        data = handle.read(limit + 1)  # the size a file reports can be wrong
+    if isinstance(source.data, bytes):  # read elsewhere (see sources_in)
+        data = source.data
+    else:
+        with _open_regular(source.name) as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > limit:
+                raise _BadInput(_too_large(f"{size:,}", limit))
+            data = handle.read(limit + 1)  # the size a file reports can be wrong
     if len(data) > limit:
         raise _BadInput(_too_large(f"more than {limit:,}", limit))
     text, encoding = decode(data)

@@ -66,16 +66,17 @@ class SentenceScore:
     tone: str
     attributed: bool  # holds reported speech, left out of its opinion score
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "text": self.text, **_scores_dict(self.sentiment, self.opinion, self.tone),
-                "attributed": self.attributed}
+    def to_dict(self, labelled: bool = True) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "text": self.text,
+                **_scores_dict(self.sentiment, self.opinion, self.tone, labelled), "attributed": self.attributed}
 
 
-def _scores_dict(sentiment: SentimentScore, opinion: OpinionScore, tone: str) -> dict[str, Any]:
+def _scores_dict(sentiment: SentimentScore, opinion: OpinionScore, tone: str, labelled: bool = True) -> dict[str, Any]:
+    """`labelled=False` (a headline, heading or boilerplate): P(opinion) is kept, the opinion and tone labels are null."""
     # built by hand: dataclasses.asdict deep-copies and was a fifth of the per-paragraph cost
     return {"sentiment": {"label": sentiment.label, "probs": dict(sentiment.probs), "score": sentiment.score},
-            "opinion": {"label": opinion.label, "prob": opinion.prob},
-            "tone": {"label": tone}}
+            "opinion": {"label": opinion.label if labelled else None, "prob": opinion.prob},
+            "tone": {"label": tone if labelled else None}}
 
 
 @dataclass
@@ -93,20 +94,26 @@ class ParagraphScore:
     n_tokens: int = 0
     sentences: list[SentenceScore] = field(default_factory=list)
     evidence: Any = None  # analyzer.evidence.Evidence when scored with explain
+    split: str | None = None  # "sentences": cut from an unbroken block (see analyzer.long_blocks)
+    # Output labels opinion and tone only on body paragraphs (unless --score-headings): the model
+    # reads a paragraph's voice, and a headline or a heading is not a paragraph of the story.
+    labelled: bool = True
 
     def to_dict(self, with_sentences: bool = False) -> dict[str, Any]:
         record = {"doc_id": self.doc_id, "index": self.index, "kind": self.kind, "text": self.text,
-                  **_scores_dict(self.sentiment, self.opinion, self.tone), "model": self.model}
+                  **_scores_dict(self.sentiment, self.opinion, self.tone, self.labelled), "model": self.model}
+        if self.split:
+            record["split"] = self.split
         if with_sentences:
-            record["sentences"] = [s.to_dict() for s in self.sentences]
+            record["sentences"] = [s.to_dict(self.labelled) for s in self.sentences]
         if self.evidence is not None:
             record["evidence"] = self.evidence.to_dict()
         return record
 
     def sentence_dicts(self) -> list[dict[str, Any]]:
         """`--level sentence`: one record per sentence, pointing back to its paragraph."""
-        return [{"doc_id": self.doc_id, "paragraph_index": self.index, "kind": self.kind, **s.to_dict(), "model": self.model}
-                for s in self.sentences]
+        return [{"doc_id": self.doc_id, "paragraph_index": self.index, "kind": self.kind, **s.to_dict(self.labelled),
+                 "model": self.model} for s in self.sentences]
 
 
 @dataclass
@@ -118,6 +125,7 @@ class DocumentScore:
     paragraphs: list[ParagraphScore]
     aggregates: dict[str, Any]
     encoding: str = "utf-8"  # the input's text encoding (named in the output records when it is not UTF-8)
+    note: str | None = None  # for the user, e.g. that an unbroken text was split into paragraphs
 
     error = None  # the same question as of an ErrorRecord: did this document fail?
 
@@ -143,6 +151,7 @@ class ErrorRecord:
     doc_id: str
     error: str
     n_paragraphs = 0
+    note = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"doc_id": self.doc_id, "error": self.error}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from dataclasses import dataclass
 from typing import Any, Iterable, TextIO
 
@@ -85,6 +86,7 @@ class Serialized:
 
     doc_id: str
     error: str | None
+    note: str | None
     n_paragraphs: int
     n_rows: int
     text: str
@@ -111,7 +113,7 @@ class Serializer:
             self._buffer.truncate()
             self._csv.writerows(_flat(row) for row in row_dicts)
             text = self._buffer.getvalue()
-        return Serialized(record.doc_id, record.error, record.n_paragraphs, len(row_dicts), text)
+        return Serialized(record.doc_id, record.error, record.note, record.n_paragraphs, len(row_dicts), text)
 
 
 class Writer:
@@ -170,21 +172,44 @@ def _evidence_cell(evidence: dict | None) -> str:
     return ", ".join(f"{'+' if s['weight'] > 0 else '−'}“{escape(s['text'])}”" for s in evidence["sentiment"][:3])
 
 
+TABLE_TEXT_CHARS = 160  # a paragraph's text in a table cell, cut at a word boundary
+
+
+def clip(text: str, limit: int = TABLE_TEXT_CHARS) -> str:
+    """`text` cut to about `limit` characters at a word boundary, with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[:cut if cut > limit // 2 else limit].rstrip(" ,;:") + "…"
+
+
+def short_names(doc_ids: Iterable[str]) -> dict[str, str]:
+    """Document names for a table: paths without the folders they all share, so that rows differ where the names do."""
+    ids = list(dict.fromkeys(doc_ids))
+    paths = [i for i in ids if "/" in i]
+    if len(paths) < 2:
+        return {i: i for i in ids}
+    common = os.path.commonpath(paths) if all(p.startswith("/") for p in paths) or not any(p.startswith("/") for p in paths) else ""
+    cut = len(common) + 1 if common else 0
+    return {i: i[cut:] if i in paths and cut else i for i in ids}
+
+
 def render_table(table_rows: Iterable[dict[str, Any]], level: str, console: Console) -> None:
-    """A readable terminal table: one row per paragraph or per document."""
+    """A readable terminal table sized to the console: one row per paragraph or per document."""
     table = Table(show_lines=False, header_style="bold")
+    table_rows = list(table_rows)
+    names = short_names(row["doc_id"] for row in table_rows)
     if level in ("paragraph", "sentence"):
-        table_rows = list(table_rows)
         explained = any("evidence" in row for row in table_rows)
         for column in ("doc", "#", "kind", "text", "sentiment", "score", "opinion", "P(op)", "tone") + (("evidence",) if explained else ()):
             table.add_column(column, overflow="fold", max_width=60 if column == "text" else 30 if column == "evidence" else None)
         for row in table_rows:
             if "error" in row:
-                table.add_row(row["doc_id"], "", "[red]error[/]", row["error"], *[""] * (6 + explained))
+                table.add_row(escape(names[row["doc_id"]]), "", "[red]error[/]", escape(row["error"]), *[""] * (5 + explained))
                 continue
             dim = "" if row["kind"] == "body" else "[dim]"
             number = str(row["index"]) if "index" in row else f"{row['paragraph_index']}:{row['start']}"
-            cells = [escape(row["doc_id"]), number, row["kind"], f"{dim}{escape(row['text'][:120])}", row["sentiment"]["label"],
+            cells = [escape(names[row["doc_id"]]), number, row["kind"], f"{dim}{escape(clip(row['text']))}", row["sentiment"]["label"],
                      f"{row['sentiment']['score']:+.2f}", row["opinion"]["label"], _colour(row["opinion"]["prob"]), row["tone"]["label"]]
             if explained:
                 cells.append(_evidence_cell(row.get("evidence")))
@@ -194,11 +219,11 @@ def render_table(table_rows: Iterable[dict[str, Any]], level: str, console: Cons
             table.add_column(column)
         for row in table_rows:
             if "error" in row:
-                table.add_row(row["doc_id"], "[red]error[/]", row["error"], "", "", "")
+                table.add_row(escape(names[row["doc_id"]]), "[red]error[/]", escape(row["error"]), "", "", "")
                 continue
             tones = row["tone_distribution"]
             sentiment = row["mean_sentiment_score"]
-            table.add_row(row["doc_id"], str(row["n_body"]), _colour(row["opinion_share"]), _colour(row["mean_opinion_prob"]),
+            table.add_row(escape(names[row["doc_id"]]), str(row["n_body"]), _colour(row["opinion_share"]), _colour(row["mean_opinion_prob"]),
                           "-" if sentiment is None else f"{sentiment:+.2f}",
                           f"{tones['negative']:.2f} / {tones['neutral']:.2f} / {tones['positive']:.2f}")
     console.print(table)

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from analyzer.model import BASE_PACKAGE, BASE_WEIGHTS, ToneNet, load_encoder, locate_base_model, sha256_of
+from analyzer.model import BASE_PACKAGE, BASE_WEIGHTS, ToneNet, load_encoder, locate_base_model, sha256_of, write_manifest
 from analyzer.records import OPINION_LABELS, SENTIMENT_LABELS
 from models.calibration import best_class_bias, best_threshold, fit_temperature, macro_f1
 
@@ -326,6 +326,7 @@ def write_artifact(model_dir: Path, net: ToneNet, state: dict[str, torch.Tensor]
         "training": {"recipe": asdict(recipe), "seeds": seeds, "combination": "lora-soup", "dev": calibration["dev"]},
     }
     (model_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    write_manifest(model_dir, base_dir)  # the model is refused at load without it
 
 
 def combine_and_calibrate(prepared: Path, run_dirs: list[Path], model_dir: Path, device: str, base_dir: Path,

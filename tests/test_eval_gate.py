@@ -12,9 +12,10 @@ import pytest
 from analyzer.records import DocumentScore, OpinionScore, ParagraphScore, SentimentScore
 from eval import cli, model
 from eval.gate import THRESHOLDS_FILE, check_gate, load_thresholds, parse_bounds
+from analyzer.model import DEFAULT_MODEL_DIR
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHIPPED_MODEL = REPO_ROOT / "models" / "tone-v2"
+SHIPPED_MODEL = DEFAULT_MODEL_DIR
 
 THRESHOLDS = {
     "checkthat_dev": {"macro_f1": 0.73, "ece_max": 0.07},
@@ -167,7 +168,7 @@ def _swap_opinion_head(model_dir: Path) -> None:
 
 @pytest.mark.skipif(
     not (SHIPPED_MODEL / "config.json").exists(),
-    reason="models/tone-v2/config.json does not exist yet: the shipped model has not landed",
+    reason="the shipped model's config.json does not exist yet: the shipped model has not landed",
 )
 def test_harness_fails_a_model_with_a_swapped_opinion_head(tmp_path: Path) -> None:
     import shutil
