@@ -67,11 +67,13 @@ class Placement:
 
 def placement(only: list[ParagraphScore], shared: list[int]) -> Placement:
     """Before the first shared paragraph, after the last, or interleaved with them."""
-    result = Placement()
+    if not shared:
+        return Placement(before=[p.index for p in only])
+    result, first, last = Placement(), min(shared), max(shared)
     for p in only:
-        if not shared or p.index < min(shared):
+        if p.index < first:
             result.before.append(p.index)
-        elif p.index > max(shared):
+        elif p.index > last:
             result.after.append(p.index)
         else:
             result.within.append(p.index)
@@ -136,7 +138,7 @@ def compare_documents(
     """Align A's and B's body paragraphs and describe how the two versions differ.
 
     `embed` gives the vectors for the semantic signal: by default the pretrained encoder's
-    (see `base_encoder_embeddings`); `stored_embeddings` uses the scorer's own.
+    (see `base_encoder_embeddings`); any `Embedder` (paragraphs -> vectors, or None) can stand in.
     """
     pairs = align(a.body, b.body, threshold, embed)
     paired_a = {p.a_index for p in pairs}

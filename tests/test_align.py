@@ -1,0 +1,100 @@
+"""The pieces of analyzer.align that make long comparisons fast: batching of the encoder pass,
+the background from each paragraph's nearest cosines, and candidate pruning, which must pair
+exactly what scoring every combination pairs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analyzer.align import (
+    CANDIDATES,
+    DENSE_PAIRS,
+    NEIGHBOURS,
+    PRIOR_BACKGROUND,
+    SIMILARITY_THRESHOLD,
+    align,
+    base_encoder_embeddings,
+    candidate_pairs,
+    length_batches,
+    match,
+    nearest,
+    neighbour_mean,
+    prepare_sides,
+    similarity_matrix,
+)
+from tests.test_compare import PARAPHRASES, REWORDED_REPORT, make_document
+from tests.test_compare_scale import synthetic_pair
+
+
+def test_length_batches_cover_every_position_within_the_budget() -> None:
+    lengths = [int(x) for x in np.random.default_rng(3).integers(5, 300, size=500)]
+    batches = list(length_batches(lengths, max_tokens=2048, max_rows=32))
+    assert sorted(pos for batch in batches for pos in batch) == list(range(len(lengths)))
+    for batch in batches:
+        assert len(batch) <= 32
+        assert len(batch) * max(lengths[pos] for pos in batch) <= 2048
+    longest = [max(lengths[pos] for pos in batch) for batch in batches]
+    assert longest == sorted(longest)  # shortest first: rows of a batch are of similar length
+    assert list(length_batches([5000], 2048, 32)) == [[0]]  # a row longer than the budget still runs, alone
+
+
+@pytest.mark.parametrize("m", [1, 2, 4, 9])
+def test_neighbour_mean_from_nearest_matches_the_full_rows(m: int) -> None:
+    """Mean of each row's NEIGHBOURS highest cosines other than the pair's, computed from the
+    row's few nearest cosines only, equals the one computed from the whole row."""
+    rng = np.random.default_rng(m)
+    ea, eb = rng.normal(size=(6, 8)), rng.normal(size=(m, 8))
+    ea /= np.linalg.norm(ea, axis=1, keepdims=True)
+    eb /= np.linalg.norm(eb, axis=1, keepdims=True)
+    eb[m - 1] = eb[0]  # a tie
+    cos = np.clip(ea @ eb.T, 0.0, 1.0)
+    near = nearest(ea, eb, NEIGHBOURS + 1)
+    assert np.allclose(near.cosine, -np.sort(-cos, axis=1)[:, : NEIGHBOURS + 1])
+    rows, cols = np.indices(cos.shape).reshape(2, -1)
+    got = neighbour_mean(cos[rows, cols], near.cosine[rows])
+    for value, i, j in zip(got, rows, cols):
+        others = np.sort(np.delete(cos[i], j))[::-1][:NEIGHBOURS]
+        assert value == pytest.approx(others.mean() if len(others) else PRIOR_BACKGROUND)
+
+
+@pytest.fixture(scope="module")
+def long_pair():
+    """110 BBC paragraphs against their changed version (see tests/test_compare_scale.py)."""
+    pair = synthetic_pair(110)
+    a = make_document("a", [(t, "body", 0.1, 0.0) for t in pair.text_a.split("\n\n")])
+    b = make_document("b", [(t, "body", 0.1, 0.0) for t in pair.text_b.split("\n\n")])
+    assert len(a.body) * len(b.body) > DENSE_PAIRS  # align prunes to candidates here
+    return a, b
+
+
+@pytest.mark.parametrize("with_embeddings", [True, False])
+def test_candidates_pair_what_every_combination_pairs(long_pair, with_embeddings: bool) -> None:
+    a, b = long_pair
+    vectors = base_encoder_embeddings(a.body + b.body) if with_embeddings else None
+
+    def embed(paragraphs):  # the encoder's vectors, computed once for the three calls below
+        return vectors
+
+    pruned = [(p.a_index, p.b_index) for p in align(a.body, b.body, embed=embed)]
+    full = match(similarity_matrix(a.body, b.body, embed).combined, SIMILARITY_THRESHOLD)
+    assert pruned == full and len(pruned) > 0.8 * len(a.body)
+    rows, _ = candidate_pairs(prepare_sides(a.body, b.body, embed))
+    assert len(rows) <= 4 * CANDIDATES * len(a.body)  # O(n k), not n x m
+
+
+def test_embeddings_do_not_depend_on_batching_or_order() -> None:
+    texts = [a for a, _ in PARAPHRASES] + REWORDED_REPORT + ["Short.", PARAPHRASES[0][0]]  # one repeat
+    paragraphs = make_document("d", [(t, "body", 0.1, 0.0) for t in texts]).body
+    together = base_encoder_embeddings(paragraphs)
+    alone = np.concatenate([base_encoder_embeddings([p]) for p in paragraphs])
+    reversed_ = base_encoder_embeddings(paragraphs[::-1])[::-1]
+
+    def unit(x: np.ndarray) -> np.ndarray:
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    assert together.shape == (len(texts), 384)
+    assert np.all((unit(together) * unit(alone)).sum(axis=1) > 0.999)
+    assert np.all((unit(together) * unit(reversed_)).sum(axis=1) > 0.999)
+    assert np.array_equal(together[0], together[-1])  # the repeated paragraph: encoded once
+    assert base_encoder_embeddings([]) is None
