@@ -108,10 +108,21 @@ def resolve_device(device: str) -> str:
     return device
 
 
+def cpu_has_bf16_matrix_units() -> bool:
+    """Intel AMX (Sapphire Rapids and later) multiplies bf16 matrices in hardware: there bf16 runs
+    the encoder about 2.5x faster than fp32; elsewhere bf16 on a CPU is emulated and slower."""
+    try:
+        return "amx_bf16" in Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+
+
 def resolve_precision(precision: str, device: str) -> str:
-    """fp32 or bf16 for the encoder's matrix products (`auto`: bf16 on CUDA, fp32 on the CPU)."""
+    """fp32 or bf16 for the encoder's matrix products. `auto`: bf16 on CUDA and on CPUs with AMX
+    (measured against fp32 on every eval set: labels agree on 99.5-100% of items, no metric moves
+    0.5 points; README "Speed"), fp32 elsewhere."""
     if precision == "auto":
-        return "bf16" if device == "cuda" else "fp32"
+        return "bf16" if device == "cuda" or cpu_has_bf16_matrix_units() else "fp32"
     if precision not in ("fp32", "bf16"):
         raise ValueError(f"unknown precision {precision!r} (auto, fp32 or bf16)")
     return precision

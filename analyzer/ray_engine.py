@@ -30,7 +30,7 @@ import numpy as np
 
 from analyzer.engine import CpuStages, Options
 from analyzer.prepare import TokenArrays
-from analyzer.reading import FOLDER_SUFFIXES, Source, read_sources, sources_in
+from analyzer.reading import FOLDER_SUFFIXES, read_sources, sources_in
 from analyzer.records import ErrorRecord
 from analyzer.writers import Serialized, Writer
 
@@ -76,8 +76,10 @@ def _sources(row: dict[str, Any], order: dict[str, int], max_bytes: int) -> list
 
 
 def _input_name(path: str, order: dict[str, int]) -> str:
-    """Ray reports local paths without their scheme; give back the name the local engine uses."""
-    return path if path in order else next((name for name in order if os.path.abspath(name) == os.path.abspath(path)), path)
+    """Ray reports paths as absolute paths or without their URI scheme; give back the name that was listed."""
+    if path in order:
+        return path
+    return next((name for name in order if name.split("://", 1)[-1] == path or os.path.abspath(name) == path), path)
 
 
 def _prepare(batch: dict[str, np.ndarray], settings: RaySettings) -> dict[str, list]:
@@ -127,15 +129,32 @@ def _write_shard(batch: dict[str, np.ndarray], folder: str) -> dict[str, list]:
 
 
 def _inputs(paths: Sequence[str], max_bytes: int, notes: Callable[[str], None]) -> tuple[list[str], list[ErrorRecord]]:
-    """The files to read, in the local engine's order (local folders walked as it walks them; URIs as given)."""
+    """The files to read, in input order: local folders walked as the local engine walks them,
+    object-storage folders listed (recursively, sorted, the same suffixes) with pyarrow."""
     files, errors = [], []
-    local = [p for p in paths if "://" not in p]
-    for item in read_sources(local, max_bytes=max_bytes, notes=notes) if local else []:
-        if isinstance(item, ErrorRecord):
-            errors.append(item)
-        elif item.name not in files:
-            files.append(item.name)
-    return files + [p for p in paths if "://" in p], errors
+    for path in paths:
+        if "://" in path:
+            files += _listed(path)
+            continue
+        for item in read_sources([path], max_bytes=max_bytes, notes=notes):
+            if isinstance(item, ErrorRecord):
+                errors.append(item)
+            elif item.name not in files:
+                files.append(item.name)
+    return files, errors
+
+
+def _listed(uri: str) -> list[str]:
+    import pyarrow.fs
+
+    filesystem, root = pyarrow.fs.FileSystem.from_uri(uri)
+    info = filesystem.get_file_info(root)
+    if info.type != pyarrow.fs.FileType.Directory:
+        return [uri]
+    scheme = uri.split("://", 1)[0]
+    found = filesystem.get_file_info(pyarrow.fs.FileSelector(root, recursive=True))
+    return sorted(f"{scheme}://{f.path}" for f in found if f.type == pyarrow.fs.FileType.File
+                  and not os.path.basename(f.path).startswith(".") and f.path.lower().endswith(FOLDER_SUFFIXES))
 
 
 def run_ray(paths: Sequence[str], output: str, settings: RaySettings, max_bytes: int,
@@ -154,9 +173,7 @@ def run_ray(paths: Sequence[str], output: str, settings: RaySettings, max_bytes:
         notes(f"{error.doc_id}: {error.error}")
     order = {name: n for n, name in enumerate(files)}
     gpus = int(ray.cluster_resources().get("GPU", 0))
-    # a remote folder is filtered by suffix as a local walk is; local files were chosen by that walk
-    suffixes = [s.lstrip(".") for s in FOLDER_SUFFIXES] if any("://" in f for f in files) else None
-    dataset = (ray.data.read_binary_files(files, include_paths=True, file_extensions=suffixes)
+    dataset = (ray.data.read_binary_files(files, include_paths=True)
                .flat_map(_sources, fn_kwargs={"order": order, "max_bytes": max_bytes})
                .map_batches(_prepare, batch_size=DOCUMENTS_PER_BATCH, fn_kwargs={"settings": settings})
                .map_batches(_Forward, batch_size=FORWARD_DOCUMENTS, fn_constructor_kwargs={"settings": settings},

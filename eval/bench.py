@@ -49,6 +49,17 @@ def _pipeline_run(pipe, heads, paragraphs: list[str], batch_size: int) -> int:
     return n
 
 
+def _until_paragraphs(n: int) -> list[tuple[str, str]]:
+    """The first BBC articles that hold at least `n` paragraphs between them."""
+    articles, total = [], 0
+    for article in bbc_articles():
+        articles.append(article)
+        total += len(segment(article[1]))
+        if total >= n:
+            return articles
+    return articles
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small corpus, for CI (under 2 minutes on 2 cores)")
@@ -59,16 +70,19 @@ def main() -> int:
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--out", type=Path, default=Path("eval/out/bench.json"))
     parser.add_argument("--explain", action="store_true", help="also time `analyzer score --explain` (its cost per paragraph)")
+    parser.add_argument("--paragraphs", type=int, default=None, help="take articles until they hold this many paragraphs (e.g. 1000)")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"], help="the analyzer's encoder arithmetic")
+    parser.add_argument("--with-fp32", action="store_true", help="also time the analyzer in fp32 (where the default is bf16)")
     args = parser.parse_args()
 
     from transformers import pipeline
 
     args.repeats = args.repeats or (2 if args.quick else 3)
-    analyzer = Analyzer(model_dir=args.model_dir, device=args.device, workers=args.workers)
+    analyzer = Analyzer(model_dir=args.model_dir, device=args.device, workers=args.workers, precision=args.precision)
     scorer = analyzer.scorer
     device = scorer.device
     n_articles = args.articles or (8 if args.quick else 2225 if device == "cuda" else 60)
-    articles = bbc_articles(n_articles)
+    articles = _until_paragraphs(args.paragraphs) if args.paragraphs else bbc_articles(n_articles)
     jsonl_path = args.out.parent / "bench-corpus.jsonl"
     jsonl_path.parent.mkdir(parents=True, exist_ok=True)
     with jsonl_path.open("w") as handle:
@@ -86,6 +100,9 @@ def main() -> int:
     }
     if args.explain:
         systems["analyzer score --explain"] = lambda: _analyzer_run(analyzer, jsonl_path, explain=True)
+    if args.with_fp32:
+        fp32 = Analyzer(model_dir=args.model_dir, device=args.device, workers=args.workers, precision="fp32")
+        systems["analyzer score --precision fp32"] = lambda: _analyzer_run(fp32, jsonl_path)
     if not args.quick:
         systems["pipeline batch_size=1"] = lambda: _pipeline_run(pipe, scorer.net, paragraphs[: max(len(paragraphs) // 4, 50)], 1)
     sizes = {name: (len(paragraphs) // 4 if name.endswith("=1") else len(paragraphs)) for name in systems}
@@ -111,9 +128,13 @@ def main() -> int:
         rows[name] = {"paragraphs": sizes[name], "median_s": round(median, 3), "paragraphs_per_s": round(sizes[name] / median, 1),
                       "tokens_per_s": round(n_tokens * sizes[name] / len(paragraphs) / median, 1), "runs_s": [round(t, 3) for t in samples]}
     for name, row in rows.items():
+        # the ratio within each interleaved round, so that the machine's drift shows as spread
+        ratios = [pipe_s / own_s * sizes[name] / sizes[base] for own_s, pipe_s in zip(times[name], times[base])]
+        row["ratio_per_round"] = [round(r, 2) for r in ratios]
         row["speedup_vs_" + base.replace(" ", "_")] = round(row["paragraphs_per_s"] / rows[base]["paragraphs_per_s"], 2)
     report = {
         "device": torch.cuda.get_device_name() if device == "cuda" else f"cpu ({torch.get_num_threads()} threads)",
+        "precision": "bf16" if scorer.bf16 else "fp32",
         "articles": len(articles), "paragraphs": len(paragraphs), "tokens": n_tokens,
         "mean_tokens_per_paragraph": round(n_tokens / len(paragraphs), 1), "repeats": args.repeats, "systems": rows,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -128,7 +149,8 @@ def main() -> int:
           f"{report['mean_tokens_per_paragraph']} tokens/paragraph; medians of {args.repeats} interleaved runs")
     print("| system | paragraphs/s | tokens/s | vs pipeline |\n|---|---|---|---|")
     for name, row in rows.items():
-        print(f"| {name} | {row['paragraphs_per_s']} | {row['tokens_per_s']} | {list(row.values())[-1]}x |")
+        spread = f" (rounds {min(row['ratio_per_round'])}-{max(row['ratio_per_round'])}x)"
+        print(f"| {name} | {row['paragraphs_per_s']} | {row['tokens_per_s']} | {list(row.values())[-1]}x{spread} |")
     print(f"peak RSS {report['peak_rss_mb']} MB" + (f", peak CUDA {report['peak_cuda_mb']} MB" if report["peak_cuda_mb"] else ""))
     return 0
 

