@@ -30,7 +30,7 @@ test: install
 	$(PY) -m pytest -q
 	$(PY) -m eval
 	$(PY) -m eval.bench --quick
-	$(PY) -m eval.stages --articles 10
+	$(PY) -m eval.stages --null-forward --articles 200 --max-main-us 25
 
 eval: install
 	$(PY) -m eval

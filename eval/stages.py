@@ -76,6 +76,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)), help="worker processes for the engine run")
     parser.add_argument("--null-forward", action="store_true", help="run the whole engine with a no-op forward and time the main process")
     parser.add_argument("--out", type=Path, default=Path("eval/out/stages.json"))
+    parser.add_argument("--max-main-us", type=float, default=None, help="exit 1 when the main process costs more a paragraph (CI: 25)")
     args = parser.parse_args()
 
     # the batch shapes of a GPU run (analyzer.inference defaults for cuda), on this CPU
@@ -102,6 +103,9 @@ def main() -> int:
                   f"(workers' cost {results['worker_us_per_paragraph']:.0f} µs a paragraph each)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1) + "\n")
+    if args.max_main_us is not None and results.get("main_us_per_paragraph", 0) > args.max_main_us:
+        print(f"FAILED: the main process costs more than {args.max_main_us} µs a paragraph")
+        return 1
     return 0
 
 
