@@ -31,6 +31,9 @@ LOG_ODDS_LIMIT = 30.0  # a sentence that is all reported speech reads as this fa
 
 
 def _sigmoid(value: float) -> float:
+    """Log-odds -> probability; -inf (all reported speech) is reporting, NaN is the model failing."""
+    if math.isnan(value):
+        raise ValueError("the model produced a non-finite opinion score")
     return 1.0 / (1.0 + math.exp(-max(-LOG_ODDS_LIMIT, min(LOG_ODDS_LIMIT, value))))
 
 
@@ -46,6 +49,8 @@ class Postprocessor:
 
     def sentiment(self, logits: np.ndarray) -> SentimentScore:
         scaled = (logits + self._bias) / self.config.sentiment_temperature
+        if not np.isfinite(scaled).all():
+            raise ValueError("the model produced a non-finite sentiment score")
         exp = np.exp(scaled - scaled.max())
         probs = (exp / exp.sum()).tolist()
         rounded = {label: round(p, 4) for label, p in zip(self.labels, probs)}
@@ -58,7 +63,8 @@ class Postprocessor:
         if combination is None or len(logits.sentence_opinion) == 0:
             return _sigmoid(logits.opinion / self.config.opinion_temperature)
         weights = combination["weights"]
-        strongest = max(-LOG_ODDS_LIMIT, float(np.max(logits.sentence_opinion)))
+        strongest = float(np.max(logits.sentence_opinion))  # NaN stays NaN here, and _sigmoid refuses it
+        strongest = strongest if math.isnan(strongest) else max(-LOG_ODDS_LIMIT, strongest)
         return _sigmoid(weights["sentence_max"] * strongest + weights["paragraph"] * logits.opinion + weights["bias"])
 
     def sentence_opinion_prob(self, log_odds: float) -> float:

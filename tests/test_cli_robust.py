@@ -212,3 +212,30 @@ def test_real_text_cp1252_and_unbroken_articles(tmp_path):
     assert compared.returncode == 0, compared.stderr
     comparison = json.loads(compared.stdout)
     assert comparison["a"]["n_body"] > 3 and len(comparison["pairs"]) > 3
+
+
+def test_non_finite_scores_are_errors_never_written():
+    """A NaN from the model (a damaged or diverged network) stops the run instead of reaching a record."""
+    from analyzer.inference import Logits
+    from analyzer.model import DEFAULT_MODEL_DIR, ModelConfig
+    from analyzer.postprocess import Postprocessor
+    from analyzer.prepare import PreparedText
+    from analyzer.records import Paragraph
+
+    import numpy as np
+
+    post = Postprocessor(ModelConfig.read(DEFAULT_MODEL_DIR))
+    prepared = PreparedText(np.zeros(1, np.int64), np.zeros(1, np.int32), np.ones(1, bool), np.zeros((1, 2), np.int32), [(0, 3)], [])
+    good = Logits(np.zeros(3), 0.0, np.zeros((1, 3)), np.zeros(1), 1)
+    assert post.paragraph("d", Paragraph(0, "body", "Hi."), prepared, good).opinion.prob == round(post.paragraph_opinion_prob(good), 4)
+    for bad in (Logits(np.array([np.nan, 0, 0]), 0.0, np.zeros((1, 3)), np.zeros(1), 1),
+                Logits(np.zeros(3), float("nan"), np.zeros((1, 3)), np.zeros(1), 1),
+                Logits(np.zeros(3), 0.0, np.zeros((1, 3)), np.array([np.nan]), 1)):
+        with pytest.raises(ValueError, match="non-finite"):
+            post.paragraph("d", Paragraph(0, "body", "Hi."), prepared, bad)
+
+
+def test_workers_are_capped_by_the_machine(tmp_path):
+    result = _run(str(SEED), "--workers", "64", "-q")
+    assert result.returncode == 0 and len(_records(result.stdout)) == 1
+    assert f"--workers 64 capped at {len(os.sched_getaffinity(0))}" in result.stderr

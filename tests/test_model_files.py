@@ -215,6 +215,7 @@ def test_the_cli_refuses_a_damaged_model_in_one_line(model_copy: Path):
     (model_copy / "heads.safetensors").unlink()
     completed = subprocess.run([sys.executable, "-m", "analyzer", "score", str(SEED), "--model", str(model_copy), "-q"],
                                capture_output=True, text=True, timeout=300, check=False)
-    assert completed.returncode != 0
+    assert completed.returncode == 2 and len(completed.stderr.strip().splitlines()) == 1
     assert "Traceback" not in completed.stderr
     assert "heads.safetensors: missing" in completed.stderr
+    assert completed.stdout == ""  # nothing written before the model is verified
