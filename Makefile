@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: install wheel demo test eval bench train train-v1 clean
+.PHONY: install wheel demo test test-slow eval bench train train-v1 clean
 
 install: $(VENV)/.installed
 
@@ -26,11 +26,16 @@ demo: install
 	$(VENV)/bin/analyzer score examples/editorial.txt examples/report.txt --level paragraph --format table
 	$(VENV)/bin/analyzer compare examples/editorial.txt examples/report.txt --html demo-report.html
 
+# the fast suite, the evaluation gate, a short benchmark and the main-process cost (under 15 min on 2 cores)
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not slow"
 	$(PY) -m eval
 	$(PY) -m eval.bench --quick
 	$(PY) -m eval.stages --null-forward --articles 200 --max-main-us 25
+
+# the long checks (stop and resume, Ray, the wheel in a fresh venv, 1,000-paragraph compare); CI runs both
+test-slow: install
+	$(PY) -m pytest -q -m slow
 
 eval: install
 	$(PY) -m eval

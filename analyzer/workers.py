@@ -28,7 +28,11 @@ def _read_tasks(connection, tasks: queue.SimpleQueue) -> None:
         tasks.put(None)
 
 
-def _serve(connection, initializer: Callable[..., None] | None, initargs: tuple) -> None:
+def _serve(connection, inherited: list, initializer: Callable[..., None] | None, initargs: tuple) -> None:
+    """A worker's loop. `inherited`: the main process's ends of its own and the earlier workers' pipes, which
+    fork copied here; closed, so that those workers see their pipe close when the main process dies."""
+    for other in inherited:
+        other.close()
     if initializer is not None:
         initializer(*initargs)
     tasks: queue.SimpleQueue = queue.SimpleQueue()
@@ -50,7 +54,7 @@ class OrderedPool:
         self._connections, self._processes = [], []
         for _ in range(processes):
             mine, theirs = context.Pipe(duplex=True)
-            process = context.Process(target=_serve, args=(theirs, initializer, initargs), daemon=True)
+            process = context.Process(target=_serve, args=(theirs, [*self._connections, mine], initializer, initargs), daemon=True)
             process.start()
             theirs.close()
             self._connections.append(mine)

@@ -5,8 +5,7 @@ text in the seed pair, hand-labelled indices elsewhere). Prints the weakest true
 strongest false ones, and whether SIMILARITY_THRESHOLD separates them.
 
     .venv/bin/python examples/calibrate_alignment.py            # tone-v1 through the Analyzer
-    .venv/bin/python examples/calibrate_alignment.py --base     # no tone model: segment + plain MiniLM
-    .venv/bin/python examples/calibrate_alignment.py --stored   # the tone model's own embeddings
+    .venv/bin/python examples/calibrate_alignment.py --base     # no tone model: segmentation only
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from analyzer.align import (  # noqa: E402
-    SIMILARITY_THRESHOLD, base_encoder_embeddings, normalise, similarity_matrix, stored_embeddings,
+    SIMILARITY_THRESHOLD, base_encoder_embeddings, normalise, similarity_matrix,
 )
 from analyzer.records import DocumentScore  # noqa: E402
 from test_compare import (  # noqa: E402
@@ -59,26 +58,11 @@ def cases() -> list[tuple[str, str, str, Truth]]:
 
 
 def base_scorer() -> Callable[[str, str], tuple[DocumentScore, DocumentScore]]:
-    """Segment with analyzer.segment and embed with the plain encoder (no heads needed)."""
-    import numpy as np
-    import torch
-    from transformers import AutoTokenizer
-
-    from analyzer.model import load_encoder, locate_base_model, mean_pool
+    """Segment with analyzer.segment, no tone model (alignment reads the pretrained encoder anyway)."""
     from analyzer.segment import segment
 
-    tokenizer, encoder = AutoTokenizer.from_pretrained(str(locate_base_model())), load_encoder().eval()
-
-    def embed(texts: list[str]) -> np.ndarray:
-        batch = tokenizer(texts, padding=True, truncation=True, max_length=256, return_tensors="pt")
-        with torch.inference_mode():
-            pooled = mean_pool(encoder(**batch).last_hidden_state, batch["attention_mask"]).numpy()
-        return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
-
     def doc(doc_id: str, text: str) -> DocumentScore:
-        paragraphs = segment(text)
-        vectors = embed([p.text for p in paragraphs])
-        return make_document(doc_id, [(p.text, p.kind, 0.0, 0.0, v) for p, v in zip(paragraphs, vectors)])
+        return make_document(doc_id, [(p.text, p.kind, 0.0, 0.0) for p in segment(text)])
 
     return lambda text_a, text_b: (doc("a", text_a), doc("b", text_b))
 
@@ -93,7 +77,7 @@ def model_scorer() -> Callable[[str, str], tuple[DocumentScore, DocumentScore]]:
 
 def main() -> None:
     score = base_scorer() if "--base" in sys.argv else model_scorer()
-    embed = stored_embeddings if "--stored" in sys.argv else base_encoder_embeddings
+    embed = base_encoder_embeddings
     true_scores, false_scores = [], []
     for name, text_a, text_b, truth in cases():
         a, b = score(text_a, text_b)

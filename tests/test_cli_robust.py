@@ -54,6 +54,7 @@ def _interrupt(args: list[str], out: Path, sig: int) -> subprocess.CompletedProc
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("level", ["document", "paragraph"])
 def test_sigint_then_resume_equals_an_uninterrupted_run(many, tmp_path, level):
     whole = tmp_path / "whole.jsonl"
@@ -69,6 +70,7 @@ def test_sigint_then_resume_equals_an_uninterrupted_run(many, tmp_path, level):
     assert out.read_bytes() == whole.read_bytes()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_stop_with_workers_keeps_whole_documents(many, tmp_path, sig, status):
     out = tmp_path / "out.jsonl"

@@ -109,7 +109,7 @@ class _AlwaysOpinion:
 
 def test_harness_end_to_end_with_a_stand_in_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
     """Data, systems, report files and the exit status, without the real model."""
-    monkeypatch.setattr(model, "load_analyzer", lambda model_dir, device="auto": _AlwaysOpinion())
+    monkeypatch.setattr(model, "load_analyzer", lambda model_dir, device="auto", precision="auto": _AlwaysOpinion())
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     (seeds / "000_a.txt").write_text("An editorialized story.", encoding="utf-8")
@@ -142,7 +142,7 @@ def test_harness_end_to_end_with_a_stand_in_model(tmp_path: Path, monkeypatch: p
 
 
 def test_no_gate_exits_zero(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(model, "load_analyzer", lambda model_dir, device="auto": _AlwaysOpinion())
+    monkeypatch.setattr(model, "load_analyzer", lambda model_dir, device="auto", precision="auto": _AlwaysOpinion())
     status = cli.main(["--out", str(tmp_path), "--limit", "20", "--no-gate", "--seeds-dir", str(tmp_path / "absent")])
     assert status == cli.EXIT_OK
     report = json.loads((tmp_path / "report.json").read_text())

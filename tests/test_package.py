@@ -63,6 +63,7 @@ def test_the_wheel_holds_the_package_and_its_model_and_nothing_else(wheel: Path)
 
 
 @pytest.mark.skipif(not SEED.exists(), reason=f"the seed articles are not beside the checkout ({SEED.parent})")
+@pytest.mark.slow
 def test_one_pip_command_in_a_fresh_venv_gives_a_working_analyzer(wheel: Path, tmp_path: Path, analyzer):
     venv, elsewhere = tmp_path / "venv", tmp_path / "elsewhere"
     elsewhere.mkdir()

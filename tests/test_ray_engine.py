@@ -12,6 +12,8 @@ import pytest
 from analyzer.engine import Options
 from models.packages import bbc_articles
 
+pytestmark = pytest.mark.slow  # a local Ray and 200 articles scored twice: `make test-slow` (CI runs it)
+
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 
 from analyzer.ray_engine import MANIFEST, RaySettings, run_ray  # noqa: E402
