@@ -31,7 +31,7 @@ test: install
 	$(PY) -m pytest -q -m "not slow"
 	$(PY) -m eval
 	$(PY) -m eval.bench --quick
-	$(PY) -m eval.stages --null-forward --articles 200 --max-main-us 25
+	$(PY) -m eval.stages --null-forward --articles 200
 
 # the long checks (stop and resume, Ray, the wheel in a fresh venv, 1,000-paragraph compare); CI runs both
 test-slow: install
