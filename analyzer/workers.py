@@ -43,7 +43,10 @@ def _serve(connection, inherited: list, initializer: Callable[..., None] | None,
             reply = (ticket, True, function(*args))
         except Exception as error:  # sent back and raised in the main process
             reply = (ticket, False, error)
-        connection.send(reply)
+        try:
+            connection.send(reply)
+        except OSError:  # the main process stopped (Ctrl-C, or it went away): nothing is waiting for this
+            return
 
 
 class OrderedPool:
