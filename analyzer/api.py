@@ -57,6 +57,7 @@ class Analyzer:
         self._scorer: ToneScorer | None = None
         self._postprocessor: Postprocessor | None = None
         self._requested_workers = workers
+        self._workers: int | None = None
         self._worker_pool = None
 
     @property
@@ -77,10 +78,13 @@ class Analyzer:
 
     @property
     def workers(self) -> int:
-        """Worker processes the engine uses (1: none, the stages run inline)."""
-        if self._requested_workers is not None:
-            return usable_workers(self._requested_workers)
-        return usable_workers(min(16, len(os.sched_getaffinity(0)) - 1)) if self.scorer.device == "cuda" else 1
+        """Worker processes the engine uses (1: none, the stages run inline); decided once, as the pool is started once."""
+        if self._workers is None:
+            requested = self._requested_workers
+            if requested is None:
+                requested = min(16, len(os.sched_getaffinity(0)) - 1) if self.scorer.device == "cuda" else 1
+            self._workers = usable_workers(requested)
+        return self._workers
 
     def score(self, documents: Iterable[Document | ErrorRecord | str], segment: bool = True,
               on_scored: Callable[[int], None] | None = None, explain: bool = False) -> Iterator[DocumentScore | ErrorRecord]:
