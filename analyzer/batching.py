@@ -35,7 +35,7 @@ class Windows:
 class Batch:
     """Padded encoder input and, for every position, where its state is pooled.
 
-    `position`: the token's index in the flat TokenArrays, -1 at [CLS], [SEP] and padding.
+    `position`: the token's index in the flat TokenArrays; one past the last token at [CLS], [SEP] and padding.
     `sentence_row`/`own_row`: the sentence row a position is pooled into for sentiment / for
     opinion (author's own tokens only); `n_sentences` (one past the last row) for none.
     """
@@ -86,13 +86,21 @@ def batch_bounds(widths: np.ndarray, max_tokens: int, max_rows: int) -> list[tup
 
 def make_batches(tokens: TokenArrays, max_tokens: int, max_rows: int, cls_id: int, sep_id: int,
                  max_length: int = MAX_POSITIONS, pad_id: int = 0) -> Iterator[Batch]:
-    """Length-sorted batches whose padded size (rows x longest) stays within `max_tokens`."""
+    """Length-sorted batches whose padded size (rows x longest) stays within `max_tokens`.
+
+    Every per-token column is laid out once, with one extra slot at the end (padding, no
+    sentence); a batch is then one index matrix into them and three gathers.
+    """
     windows = make_windows(tokens.lengths, max_length)
+    n_tokens = len(tokens.ids)
     text_start = np.concatenate([[0], np.cumsum(tokens.lengths)])
     first_sentence = np.concatenate([[0], np.cumsum(tokens.n_sentences)])
     n_sentences = int(first_sentence[-1])
     token_text = np.repeat(np.arange(tokens.n_texts), tokens.lengths)
     sentence_global = np.where(tokens.sentence >= 0, tokens.sentence + first_sentence[token_text], n_sentences)
+    ids = np.append(tokens.ids.astype(np.int64), pad_id)
+    sentence_row = np.append(sentence_global, n_sentences)
+    own_row = np.append(np.where(tokens.own, sentence_global, n_sentences), n_sentences)
     order = np.argsort(windows.length, kind="stable")
     widths = windows.length[order] + 2
     for start, end in batch_bounds(widths, max_tokens, max_rows):
@@ -100,11 +108,9 @@ def make_batches(tokens: TokenArrays, max_tokens: int, max_rows: int, cls_id: in
         length, first = windows.length[part], text_start[windows.owner[part]] + windows.start[part]
         columns = np.arange(int(length.max()) + 2)
         body = (columns >= 1) & (columns <= length[:, None])
-        position = np.where(body, first[:, None] + columns - 1, -1)
-        safe = np.clip(position, 0, None)
-        input_ids = np.where(body, tokens.ids[safe] if len(tokens.ids) else 0, pad_id).astype(np.int64)
+        position = np.where(body, first[:, None] + columns - 1, n_tokens)
+        input_ids = ids[position]
         input_ids[:, 0] = cls_id
         input_ids[np.arange(len(part)), length + 1] = sep_id
-        sentence_row = np.where(body, sentence_global[safe] if len(tokens.ids) else n_sentences, n_sentences)
-        own_row = np.where(body & (tokens.own[safe] if len(tokens.ids) else False), sentence_row, n_sentences)
-        yield Batch(windows.owner[part], input_ids, (columns <= length[:, None] + 1).astype(np.int64), position, sentence_row, own_row)
+        yield Batch(windows.owner[part], input_ids, (columns <= length[:, None] + 1).astype(np.int64), position,
+                    sentence_row[position], own_row[position])

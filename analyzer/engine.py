@@ -97,7 +97,7 @@ def _start_worker(stages: CpuStages) -> None:
 
 def _prepare_task(number: int, items: list[Source | Document | ErrorRecord], options: Options) -> TokenArrays:
     window = _kept[number] = _stages.prepare(items, options)
-    return TokenArrays.of(window.texts)
+    return window.tokens()
 
 
 def _finish_task(number: int, logits: LogitArrays, options: Options) -> list[Output]:
@@ -138,7 +138,7 @@ class LocalEngine:
         if self.pool is None:
             for documents in document_windows:
                 window = self.stages.prepare(documents, options)
-                yield TokenArrays.of(window.texts), window
+                yield window.tokens(), window
             return
         pending: deque = deque()
 

@@ -1,23 +1,29 @@
 """Evidence: the sentence and the words that carry a paragraph's opinion and sentiment scores.
 
-The method is a decomposition, not a second model. Both heads are linear on a mean of token
-states, so a sentence's opinion log-odds is exactly the mean over its own tokens of each token
-state's projection on the head's opinion direction (plus a bias), and the paragraph's valence
-(positive minus negative logit) the mean over all its tokens on the valence direction. A token's
-weight is its projection minus the mean projection of the unit, divided by the unit's token
-count: how much that token lifts the score above an average token of the same unit. It costs one
-matrix product on states the scoring pass already has. The README compares it with captum's
-Layer Integrated Gradients and with gradient x input on deletion tests (`eval.explanations`).
+The method is a first-order decomposition, not a second model. The heads are linear on means of
+token states, so each log-odds is exactly the mean over its tokens of each token state's
+projection on the head's direction (plus a bias). A token's lift in one such mean is its
+projection minus the mean projection, divided by the token count: what deleting it would take
+away if the other states stayed put. The paragraph's opinion logit is a * (its strongest
+sentence's log-odds, over that sentence's own tokens) + b * (the paragraph head's log-odds, over
+all tokens) + c (`analyzer.postprocess`), so a token's opinion weight is a times its lift in the
+strongest sentence plus b times its lift on the paragraph head; the valence (positive minus
+negative logit) is read on all tokens. It costs one matrix product on states the scoring pass
+already has. The README compares it with captum's Layer Integrated Gradients on deletion tests
+(`eval.explanations`).
 
 Tokens are summed into whole words (word pieces and the apostrophes and hyphens inside a word),
-adjacent words of the same sign and weight merge into phrases, and every span is an exact
-character range of the paragraph text (`text[start:end] == span.text`).
+adjacent words of the same sign and weight merge into phrases for display, and every span is an
+exact character range of the paragraph text (`text[start:end] == span.text`). Each task also
+ranks the single words of its listed phrases by their own weight (`Evidence.opinion_words`,
+`sentiment_words`): a phrase's weight can come from one of its words, and those words are what
+the deletion test removes.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -48,12 +54,20 @@ class EvidenceSpan:
 
 @dataclass
 class Evidence:
-    """The spans behind a paragraph's opinion and sentiment, and the sentence that carries each."""
+    """The spans behind a paragraph's opinion and sentiment, and the sentence that carries each.
+
+    `opinion_words` and `sentiment_words` are the words of the listed spans that push the score
+    its way, each by its own weight, strongest first, function words left out (as they are from
+    the spans): the product's ranking of single words, which `eval.explanations` deletes. They
+    are not written out (`to_dict`): a reader sees the phrases.
+    """
 
     opinion: list[EvidenceSpan]
     sentiment: list[EvidenceSpan]
     opinion_sentence: int | None
     sentiment_sentence: int | None
+    opinion_words: list[EvidenceSpan] = field(default_factory=list)
+    sentiment_words: list[EvidenceSpan] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {"opinion": [s.to_dict() for s in self.opinion], "sentiment": [s.to_dict() for s in self.sentiment],
@@ -61,33 +75,48 @@ class Evidence:
 
 
 def explain(text: str, prepared: PreparedText, token_scores: np.ndarray, sentence_opinion: np.ndarray,
-            sentence_valence: np.ndarray, paragraph_valence: float, opinion_sentences: list[int]) -> Evidence:
-    """Evidence of one paragraph from its per-token projections ([tokens, 2]: opinion, valence).
+            sentence_valence: np.ndarray, paragraph_valence: float, opinion_sentences: list[int],
+            paragraph_opinion: dict | None = None) -> Evidence:
+    """Evidence of one paragraph from its per-token projections ([tokens, 3]: sentence opinion,
+    valence, paragraph opinion; `ToneScorer._directions`).
 
-    Opinion spans come from the sentences labelled opinion (`opinion_sentences`; each sentence's
-    words weighed within it, in its log-odds, times the sentence's weight in a soft maximum over
-    those sentences), so a paragraph of plain reporting points at no
-    words: pointing at its least neutral words would mislead a reader.
+    Opinion words are weighed only in a paragraph labelled opinion (`opinion_sentences` not
+    empty, see `opinion_carriers`), so a paragraph of plain reporting points at no words:
+    pointing at its least neutral words would mislead a reader. `paragraph_opinion` is the model's combination
+    of the strongest sentence with the paragraph head (config.json); without it the paragraph
+    head alone makes the score (tone-v1). Sentiment spans that push the score its way come
+    first, then counter-evidence: the reader's question is which words made it negative.
     """
     opinion_sentence = int(np.argmax(sentence_opinion)) if len(sentence_opinion) and np.isfinite(sentence_opinion).any() else None
     weights = np.zeros(prepared.n_tokens)
-    strongest = max((float(sentence_opinion[n]) for n in opinion_sentences), default=0.0)
-    for number in opinion_sentences:
-        members = (prepared.sentence == number) & prepared.own
-        # the paragraph reads its strongest sentence, so a weaker one's words count for less:
-        # by how close the sentence comes to the strongest (its share in a soft maximum)
-        weights += np.exp(float(sentence_opinion[number]) - strongest) * _centred(token_scores[:, 0], members)
+    if opinion_sentences:
+        sentence_weight, paragraph_weight = _opinion_mix(paragraph_opinion)
+        # the score reads the strongest sentence only (a maximum), so only its words count, as the max's slope says
+        strongest = max(opinion_sentences, key=lambda n: float(sentence_opinion[n]))
+        weights = (sentence_weight * _centred(token_scores[:, 0], (prepared.sentence == strongest) & prepared.own)
+                   + paragraph_weight * _centred(token_scores[:, 2], np.ones(prepared.n_tokens, dtype=bool)))
     opinion_spans = [s for s in _spans(text, prepared, weights) if s.weight > 0][:TOP_SPANS]
+    opinion_words = _ranked_words(text, prepared, weights, opinion_spans, 1.0)
     direction = 1.0 if paragraph_valence >= 0 else -1.0
     sentiment_sentence = int(np.argmax(direction * sentence_valence)) if len(sentence_valence) else None
     weights = _centred(token_scores[:, 1], np.ones(prepared.n_tokens, dtype=bool))
-    sentiment_spans = sorted(_spans(text, prepared, weights), key=lambda s: -abs(s.weight))[:TOP_SPANS]
-    return Evidence(opinion_spans, sentiment_spans, opinion_sentence, sentiment_sentence)
+    sentiment_spans = sorted(_spans(text, prepared, weights), key=lambda s: (s.weight * direction <= 0, -abs(s.weight)))[:TOP_SPANS]
+    sentiment_words = _ranked_words(text, prepared, weights, sentiment_spans, direction)
+    return Evidence(opinion_spans, sentiment_spans, opinion_sentence, sentiment_sentence, opinion_words, sentiment_words)
+
+
+def _opinion_mix(paragraph_opinion: dict | None) -> tuple[float, float]:
+    """The weights of the strongest sentence's and of the paragraph head's log-odds in the paragraph's opinion logit."""
+    if paragraph_opinion is None:
+        return 0.0, 1.0
+    weights = paragraph_opinion["weights"]
+    return float(weights["sentence_max"]), float(weights["paragraph"])
 
 
 def opinion_carriers(sentence_is_opinion: list[bool], paragraph_is_opinion: bool, sentence_log_odds: np.ndarray) -> list[int]:
-    """The sentences whose words are opinion evidence: those labelled opinion, in a paragraph
-    labelled opinion; its strongest sentence when none is labelled on its own; none in reporting."""
+    """The sentences that make a paragraph's opinion evidence (`explain` weighs the strongest of
+    them): those labelled opinion, in a paragraph labelled opinion; its strongest sentence when
+    none is labelled on its own; none in reporting."""
     if not paragraph_is_opinion:
         return []
     carriers = [i for i, is_opinion in enumerate(sentence_is_opinion) if is_opinion]
@@ -116,6 +145,17 @@ def word_weights(text: str, prepared: PreparedText, token_weights: np.ndarray) -
     valid = (owner >= 0) & (token_starts < word_ends[np.clip(owner, 0, None)])
     np.add.at(weights, owner[valid], token_weights[valid])
     return words, weights
+
+
+def _ranked_words(text: str, prepared: PreparedText, token_weights: np.ndarray, spans: list[EvidenceSpan],
+                  direction: float) -> list[EvidenceSpan]:
+    """The words inside `spans` that push the score in `direction`, by their own weight, strongest
+    first; function words left out (their weight is context the words around them carry)."""
+    words, word_weight = word_weights(text, prepared, token_weights)
+    inside = [i for i, (start, end) in enumerate(words) if direction * word_weight[i] > 0
+              and text[start:end].lower() not in FUNCTION_WORDS and any(s.start <= start and end <= s.end for s in spans)]
+    inside.sort(key=lambda i: -direction * word_weight[i])
+    return [EvidenceSpan(words[i][0], words[i][1], text[words[i][0]:words[i][1]], round(float(word_weight[i]), 4)) for i in inside]
 
 
 def _spans(text: str, prepared: PreparedText, token_weights: np.ndarray) -> list[EvidenceSpan]:

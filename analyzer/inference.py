@@ -74,7 +74,7 @@ class LogitArrays:
         """All-zero outputs of the right shapes (the benchmark's no-op forward)."""
         n, s = tokens.n_texts, int(tokens.n_sentences.sum())
         return cls(np.zeros((n, 3), np.float32), np.zeros(n), np.zeros((s, 3), np.float32), np.zeros(s),
-                   tokens.n_sentences, tokens.lengths, np.zeros((len(tokens.ids), 2)) if explain else None)
+                   tokens.n_sentences, tokens.lengths, np.zeros((len(tokens.ids), 3)) if explain else None)
 
     def slices(self, counts: Sequence[int]) -> list["LogitArrays"]:
         """Consecutive parts of `counts` texts each (the windows a forward chunk was made of)."""
@@ -211,7 +211,7 @@ class ToneScorer:
             own.index_add_(0, own_rows, flat)
             own_tokens.index_add_(0, own_rows, ones)
             if directions is not None:  # overlapping windows add twice; the counts average them
-                where = torch.where(position >= 0, position, len(tokens.ids)).reshape(-1)
+                where = position.reshape(-1)  # [CLS], [SEP] and padding point one past the last token
                 token_sums.index_add_(0, where, flat @ directions)
                 token_counts.index_add_(0, where, ones)
         own_tokens, sentence_tokens = own_tokens[:-1], sentence_tokens[:-1]
@@ -253,13 +253,16 @@ class ToneScorer:
         return self.forward_arrays(TokenArrays.of(prepared), explain).per_text()
 
     def _directions(self) -> torch.Tensor:
-        """[hidden, 2]: the sentence opinion head's opinion-minus-reporting row and the sentiment
-        head's positive-minus-negative row (on the CPU, where pooling reads the token states)."""
-        sentiment_head, _, sentence_opinion_head = self._heads
+        """[hidden, 3]: the sentence opinion head's opinion-minus-reporting row, the sentiment
+        head's positive-minus-negative row and the paragraph opinion head's opinion-minus-reporting
+        row (the paragraph's P(opinion) reads both opinion heads: analyzer.evidence); on the CPU, where
+        the heads' copies live (`pool` moves them to the device)."""
+        sentiment_head, opinion_head, sentence_opinion_head = self._heads
         labels = self.config.sentiment_labels
         valence = sentiment_head.weight[labels.index("positive")] - sentiment_head.weight[labels.index("negative")]
         opinion = sentence_opinion_head.weight[1] - sentence_opinion_head.weight[0]
-        return torch.stack([opinion, valence], 1).detach()
+        paragraph_opinion = opinion_head.weight[1] - opinion_head.weight[0]
+        return torch.stack([opinion, valence, paragraph_opinion], 1).detach()
 
 
 def _log_odds(logits: torch.Tensor) -> np.ndarray:

@@ -80,7 +80,8 @@ class Postprocessor:
         if logits.token_scores is not None:
             carriers = opinion_carriers([s.opinion.label == "opinion" for s in sentences], opinion.label == "opinion", logits.sentence_opinion)
             evidence = explain(paragraph.text, prepared, logits.token_scores, logits.sentence_opinion,
-                               self._valence(logits.sentence_sentiment), float(self._valence(logits.sentiment[None])[0]), carriers)
+                               self._valence(logits.sentence_sentiment), float(self._valence(logits.sentiment[None])[0]), carriers,
+                               self.config.paragraph_opinion)
         return ParagraphScore(
             doc_id=doc_id, index=paragraph.index, kind=paragraph.kind, text=paragraph.text,
             sentiment=sentiment, opinion=opinion, tone=_tone(sentiment, opinion), model=self.config.model_version,
@@ -90,7 +91,8 @@ class Postprocessor:
 
     def documents(self, window: PreparedWindow, logits: LogitArrays, score_headings: bool = False) -> list[DocumentScore | ErrorRecord]:
         """A window's records, in input order: its documents' scored paragraphs and aggregates, its error records as they are."""
-        scores = iter(zip(window.texts, logits.per_text()))
+        distinct = list(zip(window.distinct, logits.per_text()))
+        scores = (distinct[r] for r in window.row)
         records: list[DocumentScore | ErrorRecord] = []
         for document, paragraphs in window.items:
             if isinstance(document, ErrorRecord):

@@ -106,14 +106,29 @@ Item = tuple[Document | ErrorRecord, list[Paragraph]]
 
 @dataclass
 class PreparedWindow:
-    """Consecutive documents with their paragraphs (none for an error record) and the paragraphs' tokens."""
+    """Consecutive documents with their paragraphs (none for an error record) and the paragraphs' tokens.
+
+    A paragraph text that recurs in the window (the paragraphs two versions of a story share in
+    `compare`, a wire story's standard lines) is tokenized and scored once: `distinct` holds each
+    text once, `row` says which of them each paragraph is. A score depends on the text alone.
+    """
 
     items: list[Item]
-    texts: list[PreparedText]  # every paragraph of every document, in order
+    distinct: list[PreparedText]  # each distinct paragraph text of the window, in first-seen order
+    row: list[int]  # per paragraph of every document, in order: its entry in `distinct`
 
     @property
     def n_paragraphs(self) -> int:
-        return len(self.texts)
+        return len(self.row)
+
+    @property
+    def texts(self) -> list[PreparedText]:
+        """Every paragraph's prepared text, in order (a recurring text is the same object)."""
+        return [self.distinct[r] for r in self.row]
+
+    def tokens(self) -> TokenArrays:
+        """What the forward stage reads: the distinct texts' tokens."""
+        return TokenArrays.of(self.distinct)
 
 
 def paragraphs_of(document: Document | ErrorRecord, segment: bool = True) -> Item:
@@ -130,6 +145,8 @@ def paragraphs_of(document: Document | ErrorRecord, segment: bool = True) -> Ite
 
 
 def prepare_window(tokenizer, documents: Sequence[Document | ErrorRecord], segment: bool = True) -> PreparedWindow:
-    """Segment the documents and tokenize all their paragraphs in one tokenizer call."""
+    """Segment the documents and tokenize all their distinct paragraphs in one tokenizer call."""
     items = [paragraphs_of(document, segment) for document in documents]
-    return PreparedWindow(items, prepare_texts(tokenizer, [p.text for _, paragraphs in items for p in paragraphs]))
+    first: dict[str, int] = {}
+    row = [first.setdefault(p.text, len(first)) for _, paragraphs in items for p in paragraphs]
+    return PreparedWindow(items, prepare_texts(tokenizer, list(first)), row)

@@ -89,7 +89,7 @@ def _prepare(batch: dict[str, np.ndarray], settings: RaySettings) -> dict[str, l
     for item in batch["item"]:
         window = stages.prepare([pickle.loads(item)], settings.options)
         windows.append(pickle.dumps(window))
-        tokens.append(pickle.dumps(TokenArrays.of(window.texts)))
+        tokens.append(pickle.dumps(window.tokens()))
     return {"key": list(batch["key"]), "window": windows, "tokens": tokens}
 
 

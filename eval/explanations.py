@@ -53,14 +53,18 @@ def _score(analyzer, texts: list[str], task: str) -> np.ndarray:
 
 
 def evidence_words(analyzer, texts: list[str], task: str) -> tuple[list[WordWeights], list[str | None]]:
-    """The product's evidence: its spans' words (strongest span first) and the evidence sentence."""
+    """The product's evidence: its evidence words, strongest first, and the evidence sentence.
+
+    The words are the product's own ranking of single words (`Evidence.opinion_words` and
+    `sentiment_words`: the words of its listed spans that push the score its way, each by its own
+    weight, function words left out), so "the top-3 evidence words" are the 3 words the product
+    weighs highest, not the first words of its strongest phrase.
+    """
     words, sentences = [], []
     for paragraph in analyzer.score_texts(texts, explain=True):
         evidence = paragraph.evidence
-        spans = evidence.opinion if task == "opinion" else evidence.sentiment
-        direction = 1.0 if task == "opinion" or paragraph.sentiment.score >= 0 else -1.0
-        ranked = [s for s in spans if s.weight * direction > 0]
-        words.append([(s.start + m.start(), s.start + m.end(), s.weight) for s in ranked for m in WORD.finditer(s.text)])
+        ranked = evidence.opinion_words if task == "opinion" else evidence.sentiment_words
+        words.append([(w.start, w.end, w.weight) for w in ranked])
         index = evidence.opinion_sentence if task == "opinion" else evidence.sentiment_sentence
         sentences.append(paragraph.sentences[index].text if index is not None else None)
     return words, sentences

@@ -123,7 +123,7 @@ def _stage_table(analyzer: Analyzer, corpus: Path) -> dict:
     read_s, documents = _timed(lambda: list(read_sources([str(corpus)])))
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # as in a worker: one tokenizer thread
     prepare_s, prepared = _timed(lambda: [stages.prepare(w, options) for w in windows(documents)])
-    tokens_s, tokens = _timed(lambda: [TokenArrays.of(w.texts) for w in prepared])
+    tokens_s, tokens = _timed(lambda: [w.tokens() for w in prepared])
     chunk = TokenArrays.concat(tokens)
     transfer_s, _ = _timed(lambda: [pickle.loads(pickle.dumps(t, protocol=pickle.HIGHEST_PROTOCOL)) for t in tokens])
     batch_s, _ = _timed(lambda: list(scorer.batches(chunk)))
@@ -136,7 +136,7 @@ def _stage_table(analyzer: Analyzer, corpus: Path) -> dict:
     writer = Writer(io.StringIO(), "jsonl", "paragraph")
     write_s, _ = _timed(lambda: [writer.write(o) for o in outputs])
 
-    n = chunk.n_texts
+    n = sum(w.n_paragraphs for w in prepared)
     worker = {"prepare (decode, segment, tokenize, tag)": prepare_s + tokens_s, "finish (records, aggregates, JSON)": finish_s}
     main = {"read JSONL lines": read_s, "token arrays in (unpickle)": transfer_s, "build batches": batch_s,
             "finished text in (unpickle)": back_s, "write": write_s}

@@ -63,7 +63,7 @@ def features(scorer: ToneScorer, texts: list[str], whole: bool = False, chunk: i
         sentence=np.concatenate([p.sentence.numpy() for p, _ in parts]),
         sentence_own=np.concatenate([p.sentence_own.numpy() for p, _ in parts]),
         own_tokens=np.concatenate([p.own_tokens.numpy() for p, _ in parts]),
-        owner=np.concatenate([p.owner + start for p, start in parts]),
+        owner=np.concatenate([np.repeat(np.arange(len(p.n_sentences)), p.n_sentences) + start for p, start in parts]),
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, **result.__dict__)

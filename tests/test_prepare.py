@@ -35,3 +35,23 @@ def test_prepared_texts_are_picklable_arrays(tokenizer):
     prepared = prepare_texts(tokenizer, ["One sentence. Two sentences."])
     again = pickle.loads(pickle.dumps(prepared))[0]
     assert isinstance(again.ids, np.ndarray) and np.array_equal(again.ids, prepared[0].ids)
+
+
+def test_a_paragraph_two_documents_share_is_scored_once(tokenizer, analyzer):
+    """compare's two versions share most paragraphs: the window tokenizes and scores each text once,
+    and both documents get the same record for it."""
+    from analyzer.prepare import prepare_window
+    from analyzer.records import Document
+
+    shared = "The council approved the budget on Tuesday after a four-hour debate. The vote was 7 to 2."
+    a = Document("a", f"Budget passes\n\n{shared}\n\nCritics called the plan reckless.")
+    b = Document("b", f"Budget passes\n\n{shared}\n\nThe plan takes effect in July.")
+    window = prepare_window(tokenizer, [a, b])
+    assert window.n_paragraphs == 6 and len(window.distinct) == 4
+    assert window.tokens().n_texts == 4
+    assert window.texts[1] is window.texts[4]
+    scored_a, scored_b = analyzer.score([a, b], explain=True)
+    assert scored_a.paragraphs[1].to_dict(True) | {"doc_id": "b"} == scored_b.paragraphs[1].to_dict(True)
+    assert scored_a.paragraphs[2].text != scored_b.paragraphs[2].text
+    alone = analyzer.score([a])
+    assert [p.opinion.prob for p in next(iter(alone)).paragraphs] == pytest.approx([p.opinion.prob for p in scored_a.paragraphs], abs=5e-3)
