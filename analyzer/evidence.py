@@ -95,13 +95,14 @@ def explain(text: str, prepared: PreparedText, token_scores: np.ndarray, sentenc
         strongest = max(opinion_sentences, key=lambda n: float(sentence_opinion[n]))
         weights = (sentence_weight * _centred(token_scores[:, 0], (prepared.sentence == strongest) & prepared.own)
                    + paragraph_weight * _centred(token_scores[:, 2], np.ones(prepared.n_tokens, dtype=bool)))
-    opinion_spans = [s for s in _spans(text, prepared, weights) if s.weight > 0][:TOP_SPANS]
-    opinion_words = _ranked_words(text, prepared, weights, opinion_spans, 1.0)
+    words, word_weight = word_weights(text, prepared, weights)
+    opinion_spans = [s for s in _spans(text, words, word_weight) if s.weight > 0][:TOP_SPANS]
+    opinion_words = _ranked_words(text, words, word_weight, opinion_spans, 1.0)
     direction = 1.0 if paragraph_valence >= 0 else -1.0
     sentiment_sentence = int(np.argmax(direction * sentence_valence)) if len(sentence_valence) else None
-    weights = _centred(token_scores[:, 1], np.ones(prepared.n_tokens, dtype=bool))
-    sentiment_spans = sorted(_spans(text, prepared, weights), key=lambda s: (s.weight * direction <= 0, -abs(s.weight)))[:TOP_SPANS]
-    sentiment_words = _ranked_words(text, prepared, weights, sentiment_spans, direction)
+    words, word_weight = word_weights(text, prepared, _centred(token_scores[:, 1], np.ones(prepared.n_tokens, dtype=bool)))
+    sentiment_spans = sorted(_spans(text, words, word_weight), key=lambda s: (s.weight * direction <= 0, -abs(s.weight)))[:TOP_SPANS]
+    sentiment_words = _ranked_words(text, words, word_weight, sentiment_spans, direction)
     return Evidence(opinion_spans, sentiment_spans, opinion_sentence, sentiment_sentence, opinion_words, sentiment_words)
 
 
@@ -147,20 +148,18 @@ def word_weights(text: str, prepared: PreparedText, token_weights: np.ndarray) -
     return words, weights
 
 
-def _ranked_words(text: str, prepared: PreparedText, token_weights: np.ndarray, spans: list[EvidenceSpan],
+def _ranked_words(text: str, words: list[tuple[int, int]], word_weight: np.ndarray, spans: list[EvidenceSpan],
                   direction: float) -> list[EvidenceSpan]:
     """The words inside `spans` that push the score in `direction`, by their own weight, strongest
     first; function words left out (their weight is context the words around them carry)."""
-    words, word_weight = word_weights(text, prepared, token_weights)
     inside = [i for i, (start, end) in enumerate(words) if direction * word_weight[i] > 0
               and text[start:end].lower() not in FUNCTION_WORDS and any(s.start <= start and end <= s.end for s in spans)]
     inside.sort(key=lambda i: -direction * word_weight[i])
     return [EvidenceSpan(words[i][0], words[i][1], text[words[i][0]:words[i][1]], round(float(word_weight[i]), 4)) for i in inside]
 
 
-def _spans(text: str, prepared: PreparedText, token_weights: np.ndarray) -> list[EvidenceSpan]:
-    """Word weights merged into phrases, strongest first (by signed weight)."""
-    words, word_weight = word_weights(text, prepared, token_weights)
+def _spans(text: str, words: list[tuple[int, int]], word_weight: np.ndarray) -> list[EvidenceSpan]:
+    """Word weights (`word_weights`) merged into phrases, strongest first (by signed weight)."""
     strongest = np.abs(word_weight).max() if len(words) else 0.0
     if strongest == 0:
         return []

@@ -121,11 +121,6 @@ class PreparedWindow:
     def n_paragraphs(self) -> int:
         return len(self.row)
 
-    @property
-    def texts(self) -> list[PreparedText]:
-        """Every paragraph's prepared text, in order (a recurring text is the same object)."""
-        return [self.distinct[r] for r in self.row]
-
     def tokens(self) -> TokenArrays:
         """What the forward stage reads: the distinct texts' tokens."""
         return TokenArrays.of(self.distinct)
