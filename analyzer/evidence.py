@@ -8,7 +8,9 @@ away if the other states stayed put. The paragraph's opinion logit is a * (its s
 sentence's log-odds, over that sentence's own tokens) + b * (the paragraph head's log-odds, over
 all tokens) + c (`analyzer.postprocess`), so a token's opinion weight is a times its lift in the
 strongest sentence plus b times its lift on the paragraph head; the valence (positive minus
-negative logit) is read on all tokens. It costs one matrix product on states the scoring pass
+negative logit) is read on all tokens, and its lifts are carried back through the last layers'
+token mixing to the words they came from (`analyzer.mixing`: in the last layers a charged word's
+meaning sits on its neighbours). It costs a few matrix products on states the scoring pass
 already has. The README compares it with captum's Layer Integrated Gradients on deletion tests
 (`eval.explanations`).
 
@@ -33,9 +35,10 @@ TOP_SPANS = 5
 PHRASE_SHARE = 0.2  # a neighbour joins a phrase when its weight is at least this share of the strongest word's
 # A span made only of these is no evidence a reader can use ("it", "or", "with"): their weight
 # stays in the phrases they join, but they are not listed on their own.
-FUNCTION_WORDS = frozenset("""a an the and or but nor so yet if of in on at to for from by with as into onto than then that this
+# Negations ("not", "no", "nor") are not among them: they turn a sentence's tone.
+FUNCTION_WORDS = frozenset("""a an the and or but so yet if of in on at to for from by with as into onto than then that this
 these those it its it's is are was were be been being am do does did has have had i you he she we they me him her us them my
-your his our their there here not no what which who whom whose when where how why all any some each both such very just
+your his our their there here what which who whom whose when where how why all any some each both such very just
 """.split())
 MAX_PHRASE_WORDS = 5
 WORD = re.compile(r"\w(?:[\w'’-]*\w)?")  # a word: letters and digits, with apostrophes and hyphens inside
@@ -57,8 +60,8 @@ class Evidence:
     """The spans behind a paragraph's opinion and sentiment, and the sentence that carries each.
 
     `opinion_words` and `sentiment_words` are the words of the listed spans that push the score
-    its way, each by its own weight, strongest first, function words left out (as they are from
-    the spans): the product's ranking of single words, which `eval.explanations` deletes. They
+    its way, each by its own weight, strongest first, function words after the content words:
+    the product's ranking of single words, which `eval.explanations` deletes. They
     are not written out (`to_dict`): a reader sees the phrases.
     """
 
@@ -100,7 +103,8 @@ def explain(text: str, prepared: PreparedText, token_scores: np.ndarray, sentenc
     opinion_words = _ranked_words(text, words, word_weight, opinion_spans, 1.0)
     direction = 1.0 if paragraph_valence >= 0 else -1.0
     sentiment_sentence = int(np.argmax(direction * sentence_valence)) if len(sentence_valence) else None
-    words, word_weight = word_weights(text, prepared, _centred(token_scores[:, 1], np.ones(prepared.n_tokens, dtype=bool)))
+    # already centred (per window) and rolled back in the forward stage (analyzer.mixing): a lift in the mean
+    words, word_weight = word_weights(text, prepared, token_scores[:, 1] / max(prepared.n_tokens, 1))
     sentiment_spans = sorted(_spans(text, words, word_weight), key=lambda s: (s.weight * direction <= 0, -abs(s.weight)))[:TOP_SPANS]
     sentiment_words = _ranked_words(text, words, word_weight, sentiment_spans, direction)
     return Evidence(opinion_spans, sentiment_spans, opinion_sentence, sentiment_sentence, opinion_words, sentiment_words)
@@ -151,10 +155,11 @@ def word_weights(text: str, prepared: PreparedText, token_weights: np.ndarray) -
 def _ranked_words(text: str, words: list[tuple[int, int]], word_weight: np.ndarray, spans: list[EvidenceSpan],
                   direction: float) -> list[EvidenceSpan]:
     """The words inside `spans` that push the score in `direction`, by their own weight, strongest
-    first; function words left out (their weight is context the words around them carry)."""
+    first; function words after every content word (their weight is mostly context the words
+    around them carry, but in a short sentence with few content words they still move the score)."""
     inside = [i for i, (start, end) in enumerate(words) if direction * word_weight[i] > 0
-              and text[start:end].lower() not in FUNCTION_WORDS and any(s.start <= start and end <= s.end for s in spans)]
-    inside.sort(key=lambda i: -direction * word_weight[i])
+              and any(s.start <= start and end <= s.end for s in spans)]
+    inside.sort(key=lambda i: (text[words[i][0]:words[i][1]].lower() in FUNCTION_WORDS, -direction * word_weight[i]))
     return [EvidenceSpan(words[i][0], words[i][1], text[words[i][0]:words[i][1]], round(float(word_weight[i]), 4)) for i in inside]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import os
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -24,11 +25,13 @@ import numpy as np
 import torch
 
 from analyzer.batching import Batch, make_batches
+from analyzer.mixing import MixingCapture
 from analyzer.model import DEFAULT_MODEL_DIR, ModelConfig, load_tone_net, locate_base_model, sha256_of
 from analyzer.prepare import PreparedText, TokenArrays, prepare_texts
 
 DEFAULT_MAX_TOKENS = 2048  # padded tokens per batch on the CPU (fastest measured: cache-sized); 16x on a GPU
 DEFAULT_BATCH_ROWS = {"cpu": 128, "cuda": 1024}  # most rows per batch; on a GPU the token budget decides
+VALENCE = 1  # the column of the valence direction in `ToneScorer._directions`
 
 
 @dataclass
@@ -40,7 +43,9 @@ class Pooled:
     sentence_own: torch.Tensor  # [sentences, hidden]: zeros where `own_tokens` is 0
     own_tokens: torch.Tensor  # [sentences]: author's own tokens pooled for opinion
     n_sentences: np.ndarray  # [texts]
-    token_scores: np.ndarray | None = None  # [all tokens, directions]: each token state on the head directions
+    # [all tokens, directions]: each token state on the head directions; the valence column is
+    # centred and rolled back to the tokens it came from (analyzer.mixing)
+    token_scores: np.ndarray | None = None
 
 
 @dataclass
@@ -52,8 +57,9 @@ class Logits:
     sentence_sentiment: np.ndarray  # [sentences, 3]
     sentence_opinion: np.ndarray  # [sentences]; -inf for a sentence that is all reported speech
     n_tokens: int
-    # with explain: [tokens, 2], each token's state on the opinion and the valence direction of
-    # the heads (a head is linear on a mean, so these add up to the logits: see analyzer.evidence)
+    # with explain: [tokens, 3], each token's state on the sentence opinion, the valence and the
+    # paragraph opinion direction of the heads (a head is linear on a mean, so these add up to the
+    # logits: see analyzer.evidence); valence centred and rolled back (analyzer.mixing)
     token_scores: np.ndarray | None = None
 
 
@@ -193,13 +199,14 @@ class ToneScorer:
         # one extra row collects the positions of no sentence ([CLS], [SEP], padding, reported speech)
         sentence, sentence_tokens = zeros(n_sentences + 1, hidden_size), zeros(n_sentences + 1)
         own, own_tokens = zeros(n_sentences + 1, hidden_size), zeros(n_sentences + 1)
+        capture = MixingCapture(self.net.encoder) if directions is not None else None
         if directions is not None:
             directions = directions.to(device)
             token_sums, token_counts = zeros(len(tokens.ids) + 1, directions.shape[1]), zeros(len(tokens.ids) + 1)
         for batch in self.batches(tokens):
             ids, mask, owner, rows, own_rows, position = (self._to_device(a) for a in (
                 batch.input_ids, batch.attention_mask, batch.owner, batch.sentence_row, batch.own_row, batch.position))
-            with torch.autocast(device, dtype=torch.bfloat16, enabled=self.bf16):
+            with torch.autocast(device, dtype=torch.bfloat16, enabled=self.bf16), (capture.hooks() if capture else nullcontext()):
                 hidden = self.net.encode(ids, mask)
             hidden = hidden.float()
             paragraph.index_add_(0, owner, (hidden * mask[..., None]).sum(1))
@@ -212,7 +219,9 @@ class ToneScorer:
             own_tokens.index_add_(0, own_rows, ones)
             if directions is not None:  # overlapping windows add twice; the counts average them
                 where = position.reshape(-1)  # [CLS], [SEP] and padding point one past the last token
-                token_sums.index_add_(0, where, flat @ directions)
+                projection = hidden @ directions
+                projection[..., VALENCE] = capture.rollout(projection[..., VALENCE], mask)
+                token_sums.index_add_(0, where, projection.reshape(-1, directions.shape[1]))
                 token_counts.index_add_(0, where, ones)
         own_tokens, sentence_tokens = own_tokens[:-1], sentence_tokens[:-1]
         token_scores = None

@@ -57,7 +57,7 @@ def evidence_words(analyzer, texts: list[str], task: str) -> tuple[list[WordWeig
 
     The words are the product's own ranking of single words (`Evidence.opinion_words` and
     `sentiment_words`: the words of its listed spans that push the score its way, each by its own
-    weight, function words left out), so "the top-3 evidence words" are the 3 words the product
+    weight, function words after content words), so "the top-3 evidence words" are the 3 words the product
     weighs highest, not the first words of its strongest phrase.
     """
     words, sentences = [], []

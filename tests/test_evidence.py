@@ -57,3 +57,36 @@ def test_explain_flag_adds_evidence_to_jsonl_and_nothing_without_it():
     for row in rows:
         for span in row["evidence"]["opinion"] + row["evidence"]["sentiment"]:
             assert row["text"][span["start"]:span["end"]] == span["text"]
+
+
+def test_sentiment_evidence_points_at_the_charged_word(analyzer):
+    """The rollout (analyzer.mixing) carries the valence back from the neighbours to the word that
+    carries it (without it these came 4th, behind "called", "after", "workers", "built")."""
+    texts = {"Residents called the flooding a disaster after water reached the second floor of the school.": "disaster",
+             "The plan is a shameful betrayal of the workers who built this company.": "shameful"}
+    for paragraph, word in zip(analyzer.score_texts(list(texts), explain=True), texts.values()):
+        assert paragraph.evidence.sentiment_words[0].text == word, paragraph.evidence.sentiment_words[:3]
+
+
+def test_rollout_keeps_the_total_and_ignores_padding(analyzer):
+    import torch
+
+    from analyzer.mixing import MixingCapture
+
+    scorer = analyzer.scorer
+    batch = scorer.tokenizer(["A short calm line.", "A much longer sentence that needs padding in the other row of the batch."],
+                             padding=True, return_tensors="pt")
+    ids, mask = batch["input_ids"], batch["attention_mask"]
+    capture = MixingCapture(scorer.net.encoder)
+
+    def rolled(ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode(), capture.hooks():
+            hidden = scorer.net.encode(ids, mask).float()
+            return capture.rollout(hidden @ scorer._directions()[:, 1], mask)
+    together = rolled(ids, mask)
+    short = int(mask[0].sum())
+    alone = rolled(ids[:1, :short], mask[:1, :short])
+    assert torch.allclose(together[0, :short], alone[0], atol=1e-5)
+    assert (together[0, short:] == 0).all()
+    assert torch.allclose(together.sum(1), torch.zeros(2), atol=1e-4)  # rows of each mixing sum to one
+    assert capture.captured[0] and len(capture.blocks) == 3

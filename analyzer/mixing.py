@@ -1,0 +1,92 @@
+"""Token mixing rollout: which input tokens a last-layer token state's content came from.
+
+The sentiment evidence reads each last-layer token state's projection on the valence direction
+(`analyzer.evidence`). In the last layers attention has already spread a charged word's meaning
+over its neighbours ("an **impressive** commitment" puts weight on *commitment* and *annually*),
+so those projections point next to the word. This module carries them back: per layer, how much
+of token i's new state comes from token j is taken as the attention weight times the norm of
+j's transformed value vector, ||v_j W_o|| (Kobayashi et al. 2020, "Attention is not only a
+weight"), plus the residual, RESIDUAL_WEIGHT x ||x_i|| on the diagonal; rows are normalised to
+one and the last ROLLOUT_LAYERS layers are chained (attention rollout, Abnar & Zuidema 2020).
+Rows summing to one, the rolled-back lifts still add up to the same total.
+
+How the constants were chosen (NYT *dev* sentences, the deletion test of `eval.explanations`):
+rolling back through 2, 3 or all 6 layers, with residual weights 0.5, 1 and 2; 3 layers and 2
+beat random deletion most often (87% against 78% without rollout). Raw attention without the
+value norms gave 83%.
+
+The queries, keys and values are read from the layers' own projections by forward hooks (no
+second pass); only the last layers' attention probabilities are recomputed from them.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from typing import Iterator
+
+import torch
+from torch import nn
+
+ROLLOUT_LAYERS = 3
+RESIDUAL_WEIGHT = 2.0
+
+
+def attention_blocks(encoder: nn.Module) -> list[nn.Module]:
+    """The encoder's attention blocks in layer order (BERT layout: `.self.query/key/value`, `.output.dense`)."""
+    return [m for m in encoder.modules() if hasattr(m, "self") and hasattr(m, "output")
+            and all(hasattr(m.self, name) for name in ("query", "key", "value"))]
+
+
+class MixingCapture:
+    """The last layers' queries, keys, values and inputs of one encoder pass, and the rollout they give."""
+
+    def __init__(self, encoder: nn.Module, layers: int = ROLLOUT_LAYERS):
+        self.blocks = attention_blocks(encoder)[-layers:]
+        self.captured: list[dict[str, torch.Tensor]] = [{} for _ in self.blocks]
+
+    @contextmanager
+    def hooks(self) -> Iterator[MixingCapture]:
+        """Hooks on the blocks' projections for the passes run inside the `with`."""
+        handles = []
+        for block, store in zip(self.blocks, self.captured):
+            def keep(name: str, store=store):
+                def hook(module, inputs, output):
+                    store[name] = output
+                    if name == "value":
+                        store["input"] = inputs[0]
+                return hook
+            handles += [getattr(block.self, name).register_forward_hook(keep(name)) for name in ("query", "key", "value")]
+        try:
+            yield self
+        finally:
+            for handle in handles:
+                handle.remove()
+
+    def _mixing(self, block: nn.Module, store: dict[str, torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
+        """[batch, L, L]: row i, the shares of token i's new state that come from each token j."""
+        heads = block.self.num_attention_heads
+        q, k, v, x = (store[name].float() for name in ("query", "key", "value", "input"))
+        batch, length, width = v.shape
+        size = width // heads
+
+        def split(t: torch.Tensor) -> torch.Tensor:
+            return t.view(batch, length, heads, size).transpose(1, 2)  # [batch, heads, L, size]
+        q, k, v = split(q), split(k), split(v)
+        scores = q @ k.transpose(-1, -2) / math.sqrt(size)
+        attention = scores.masked_fill(~mask.bool()[:, None, None, :], float("-inf")).softmax(-1)
+        w_out = block.output.dense.weight.float().view(width, heads, size).permute(1, 2, 0)  # [heads, size, out]
+        gram = w_out @ w_out.transpose(-1, -2)  # [heads, size, size]: ||v W_o||^2 = v G v
+        value_norm = torch.einsum("bhld,hde,bhle->bhl", v, gram, v).clamp(min=0).sqrt()
+        mixing = torch.einsum("bhij,bhj->bij", attention, value_norm)
+        mixing = mixing + torch.diag_embed(RESIDUAL_WEIGHT * x.norm(dim=-1))
+        return mixing / mixing.sum(-1, keepdim=True).clamp(min=1e-12)
+
+    def rollout(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Per-token values of the last layer ([batch, L]), centred on each row's mean over its real
+        tokens, carried back to the tokens they came from (padding gets none)."""
+        mask = mask.to(values.dtype)
+        centred = (values - (values * mask).sum(1, keepdim=True) / mask.sum(1, keepdim=True).clamp(min=1)) * mask
+        for block, store in reversed(list(zip(self.blocks, self.captured))):
+            centred = torch.einsum("bi,bij->bj", centred, self._mixing(block, store, mask))
+        return centred * mask
