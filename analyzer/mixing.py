@@ -63,8 +63,12 @@ class MixingCapture:
             for handle in handles:
                 handle.remove()
 
-    def _mixing(self, block: nn.Module, store: dict[str, torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
-        """[batch, L, L]: row i, the shares of token i's new state that come from each token j."""
+    def _carry_back(self, block: nn.Module, store: dict[str, torch.Tensor], weights: torch.Tensor,
+                    mask: torch.Tensor) -> torch.Tensor:
+        """Weights on a block's output tokens ([batch, L]) -> on its input tokens: w @ M, where row i
+        of the mixing M gives the shares of token i's new state that come from each token j,
+        M_ij ~ sum_h A_hij ||v_hj W_o,h|| + RESIDUAL_WEIGHT ||x_i|| [i == j], rows summing to one.
+        Computed as matrix-vector products, without building M."""
         heads = block.self.num_attention_heads
         q, k, v, x = (store[name].float() for name in ("query", "key", "value", "input"))
         batch, length, width = v.shape
@@ -73,14 +77,16 @@ class MixingCapture:
         def split(t: torch.Tensor) -> torch.Tensor:
             return t.view(batch, length, heads, size).transpose(1, 2)  # [batch, heads, L, size]
         q, k, v = split(q), split(k), split(v)
-        scores = q @ k.transpose(-1, -2) / math.sqrt(size)
-        attention = scores.masked_fill(~mask.bool()[:, None, None, :], float("-inf")).softmax(-1)
+        scores = (q / math.sqrt(size)) @ k.transpose(-1, -2)
+        attention = scores.masked_fill_(~mask.bool()[:, None, None, :], float("-inf")).softmax(-1)
         w_out = block.output.dense.weight.float().view(width, heads, size).permute(1, 2, 0)  # [heads, size, out]
         gram = w_out @ w_out.transpose(-1, -2)  # [heads, size, size]: ||v W_o||^2 = v G v
-        value_norm = torch.einsum("bhld,hde,bhle->bhl", v, gram, v).clamp(min=0).sqrt()
-        mixing = torch.einsum("bhij,bhj->bij", attention, value_norm)
-        mixing = mixing + torch.diag_embed(RESIDUAL_WEIGHT * x.norm(dim=-1))
-        return mixing / mixing.sum(-1, keepdim=True).clamp(min=1e-12)
+        value_norm = ((v @ gram) * v).sum(-1).clamp(min=0).sqrt()  # [batch, heads, L]
+        residual = RESIDUAL_WEIGHT * x.norm(dim=-1)  # [batch, L]
+        row_total = (attention @ value_norm[..., None]).squeeze(-1).sum(1) + residual
+        share = weights / row_total.clamp(min=1e-12)
+        carried = (share[:, None, None, :] @ attention).squeeze(-2)  # [batch, heads, L]: sum_i share_i A_hij
+        return (carried * value_norm).sum(1) + share * residual
 
     def rollout(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Per-token values of the last layer ([batch, L]), centred on each row's mean over its real
@@ -88,5 +94,5 @@ class MixingCapture:
         mask = mask.to(values.dtype)
         centred = (values - (values * mask).sum(1, keepdim=True) / mask.sum(1, keepdim=True).clamp(min=1)) * mask
         for block, store in reversed(list(zip(self.blocks, self.captured))):
-            centred = torch.einsum("bi,bij->bj", centred, self._mixing(block, store, mask))
+            centred = self._carry_back(block, store, centred, mask)
         return centred * mask
