@@ -9,6 +9,7 @@ written; `--resume` continues); 141 the reader of stdout went away.
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import re
 import signal
@@ -16,14 +17,14 @@ import sys
 import time
 from enum import Enum
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from analyzer.output import Output, OutputError, check_target, completed_documents
+from analyzer.output import Completed, Output, OutputError, check_target, completed_documents
 from analyzer.reading import MAX_DOCUMENT_BYTES, STDIN, InputPathError, count_documents, load, read_inputs, read_sources
 from analyzer.records import ErrorRecord
 from analyzer.writers import Writer
@@ -133,32 +134,31 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
     """Score news paragraphs for sentiment and opinion vs. reporting, and contrast two versions of a story."""
 
 
-def _output(output: Path | None, paths: list[str], resume: bool, fmt: Format, level: Level) -> tuple[Output, list[str]]:
-    """The output stream, and for --resume the ids of the documents it already holds. Usage errors exit 2."""
+def _output(output: Path | None, paths: list[str], resume: bool, fmt: Format, level: Level) -> tuple[Output, Completed | None]:
+    """The output stream, and for --resume what it already holds. Usage errors exit 2."""
     from analyzer.reading import same_file
 
     if resume and output is None:
         _fail("--resume needs --output FILE (the file to continue)", 2)
     if resume and fmt != Format.jsonl:
         _fail("--resume works with --format jsonl", 2)
-    done: list[str] = []
     try:
         if output is None:
-            return Output(None), done
+            return Output(None), None
         check_target(output)
         for path in paths:
             if path != STDIN and same_file(path, output):
                 _fail(f"--output {output} is also an input; write the output elsewhere (the input is left as it is)", 2)
         completed = completed_documents(output, level.value) if resume else None
-        if completed is not None:
-            done = completed.doc_ids
-        return Output(output, completed.size if completed else None), done
+        return Output(output, completed.size if completed else None), completed
     except OutputError as error:
         _fail(str(error), 2)
 
 
-def _skip_completed(records: Iterator, done: list[str]) -> Iterator:
-    """--resume: the inputs after those already in the output, checked by position and doc_id."""
+def _skip_completed(records: Iterator, done: list[str]) -> tuple[Iterator, Any]:
+    """--resume: the inputs after those already in the output, checked by position and doc_id, and
+    the last input skipped (None when none was)."""
+    record = None
     for position, expected in enumerate(done):
         record = next(records, None)
         record = load(record) if record is not None else None
@@ -166,7 +166,17 @@ def _skip_completed(records: Iterator, done: list[str]) -> Iterator:
             found = "no more input" if record is None else f"input document {position + 1} is {record.doc_id!r}"
             _fail(f"--resume: the output does not continue these inputs (its document {position + 1} is {expected!r}, {found}); "
                   "not resuming", 2)
-    return records
+    return records, record
+
+
+def _last_is_whole(analyzer, document, lines: int, options, level: Level) -> bool:
+    """--resume at paragraph or sentence level: does the output hold all of its last document's
+    lines? (A run killed mid-document, as by SIGKILL while appending, leaves it short.) Scoring
+    that one document again says how many it has."""
+    from analyzer.writers import rows
+
+    (record,) = analyzer.score([document], segment=options.segment)
+    return len(rows(record, level.value)) == lines
 
 
 @app.command()
@@ -178,10 +188,10 @@ def score(
     resume: bool = typer.Option(False, "--resume", help="Continue a stopped run: keep the documents already in --output and append the rest."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Most paragraphs in one forward pass (default 128 on the CPU, 1024 on CUDA)."),
     device: Device = typer.Option(Device.auto, "--device", help="auto picks CUDA when present."),
-    precision: Precision = typer.Option(Precision.auto, "--precision", help="Encoder arithmetic (auto: bf16 on CUDA, fp32 on the CPU)."),
+    precision: Precision = typer.Option(Precision.auto, "--precision", help="Encoder arithmetic (auto: bf16 on CUDA and on CPUs with AMX, else fp32)."),
     no_segment: bool = typer.Option(False, "--no-segment", help="Each input text is one unit (for single sentences)."),
     model_dir: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the shipped tone-v2)."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes that prepare and finish documents (default: one per core but one on CUDA, up to 16; none on the CPU); capped by cores and memory."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes that prepare and finish documents (default: none on the CPU, where the model needs the cores; on CUDA one per core but one, up to 16); capped by cores and memory."),
     explain: bool = typer.Option(False, "--explain", help="Add each paragraph's evidence: the words and the sentence that carry its scores."),
     score_headings: bool = typer.Option(False, "--score-headings", help="Label opinion and tone of headlines, headings and boilerplate too (by default only body paragraphs are labelled; all are scored)."),
     max_bytes: int = typer.Option(MAX_DOCUMENT_BYTES, "--max-bytes", min=1, help="Largest document (or JSONL line) read; a larger one gets an error record."),
@@ -198,7 +208,8 @@ def score(
         _score_with_ray(paths, output, fmt, level, model_dir, device, precision, batch_size, explain, no_segment,
                         score_headings, max_bytes)
         return
-    target, done = _output(output, paths, resume, fmt, level)
+    target, completed = _output(output, paths, resume, fmt, level)
+    done = completed.doc_ids if completed else []
     exclude = [output] if output else []
     try:
         records = read_sources(paths, max_bytes=max_bytes, exclude=exclude, notes=_note)  # decoded in the prepare stage
@@ -206,7 +217,7 @@ def score(
     except InputPathError as error:
         target.abandon()
         _fail(error.format_message(), 2)
-    records = _skip_completed(iter(records), done)
+    records, last_done = _skip_completed(iter(records), done)
     analyzer = Analyzer(model_dir=model_dir, device=_checked_device(device), batch_size=batch_size, workers=workers,
                         precision=precision.value)
     try:
@@ -216,9 +227,16 @@ def score(
         _fail(str(error), 2)
     if workers is not None and analyzer.workers < workers:
         _note(f"--workers {workers} capped at {analyzer.workers} (cores and memory of this machine)")
+    if explain and (fmt == Format.csv or level == Level.sentence or (level == Level.document and fmt in (Format.jsonl, Format.table))):
+        _note(f"--explain has no effect with --format {fmt.value} --level {level.value}: evidence is written in paragraph "
+              "records (--level paragraph, or --format json or html)")
     explain = explain or fmt == Format.html  # the page exists to show the evidence
     options = Options(segment=not no_segment, fmt=fmt.value if fmt.value in STREAMING_FORMATS else None, level=level.value,
                       score_headings=score_headings)
+    if last_done is not None and level != Level.document and not _last_is_whole(analyzer, last_done, completed.lines[-1], options, level):
+        _note(f"--resume: the output holds only part of {safe_text(last_done.doc_id)}; scoring it again")
+        target.cut(completed.starts[-1])
+        records, done = itertools.chain([last_done], records), done[:-1]
     writer = Writer(target.stream, fmt.value, level.value)
     failures, scored, paragraphs = 0, len(done), 0
     stop = _Stop()
@@ -319,6 +337,7 @@ def compare(
     from analyzer.compare_table import render_comparison_table
     from analyzer.html_report import render_html
 
+    _check_compare_outputs([a, b], output, html)
     try:
         documents = list(read_inputs([a, b]))
     except InputPathError as error:
@@ -347,6 +366,23 @@ def compare(
     if html:
         html.write_text(render_html(comparison), encoding="utf-8")
         stderr.print(f"HTML report written to {safe_text(str(html.resolve()))}", highlight=False)
+
+
+def _check_compare_outputs(inputs: list[str], output: Path | None, html: Path | None) -> None:
+    """Usage errors (exit 2) before any work: an output that is an input, --output and --html on one file, a bad target."""
+    from analyzer.reading import same_file
+
+    targets = [path for path in (output, html) if path is not None]
+    if len(targets) == 2 and same_file(output, html):
+        _fail(f"--output and --html both name {output}; give them different files", 2)
+    for target in targets:
+        try:
+            check_target(target)
+        except OutputError as error:
+            _fail(str(error), 2)
+        for path in inputs:
+            if path != STDIN and same_file(path, target):
+                _fail(f"{target} is also an input; write the output elsewhere (the input is left as it is)", 2)
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import fcntl
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
@@ -33,10 +33,14 @@ def check_target(path: Path) -> None:
 
 @dataclass
 class Completed:
-    """What an earlier, stopped run left in the target: its documents' ids in order, one per record."""
+    """What an earlier, stopped run left in the target: its documents' ids in order, and where
+    each document's lines start and how many there are (at paragraph and sentence level a run
+    killed mid-document leaves the last one short: `analyzer.cli` checks it)."""
 
     doc_ids: list[str]
     size: int  # bytes of whole lines
+    starts: list[int] = field(default_factory=list)  # byte offset of each document's first line
+    lines: list[int] = field(default_factory=list)  # lines each document has in the file
 
 
 def completed_documents(path: Path, level: str) -> Completed:
@@ -46,15 +50,20 @@ def completed_documents(path: Path, level: str) -> Completed:
         return Completed([], 0)
     data = path.read_bytes()
     size = data.rfind(b"\n") + 1
-    doc_ids: list[str] = []
-    for number, line in enumerate(data[:size].splitlines(), start=1):
+    completed = Completed([], size)
+    offset = 0
+    for number, line in enumerate(data[:size].splitlines(keepends=True), start=1):
         try:
             doc_id = str(json.loads(line)["doc_id"])
         except (ValueError, KeyError, TypeError):
             raise OutputError(f"--resume: line {number} of {path} is not an analyzer JSONL record; not resuming") from None
-        if level == "document" or not doc_ids or doc_ids[-1] != doc_id:
-            doc_ids.append(doc_id)
-    return Completed(doc_ids, size)
+        if level == "document" or not completed.doc_ids or completed.doc_ids[-1] != doc_id:
+            completed.doc_ids.append(doc_id)
+            completed.starts.append(offset)
+            completed.lines.append(0)
+        completed.lines[-1] += 1
+        offset += len(line)
+    return completed
 
 
 class Output:
@@ -82,7 +91,13 @@ class Output:
                 handle, self._temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
             except OSError as error:
                 raise OutputError(f"cannot write --output {path}: {error.strerror or error}") from None
+            os.chmod(self._temporary, _mode_for(path))  # mkstemp makes it 0600: give the mode the target would get
             self.stream = os.fdopen(handle, "w", encoding="utf-8")
+
+    def cut(self, size: int) -> None:
+        """--resume: drop what the file holds past `size` bytes (a document found incomplete)."""
+        self.stream.truncate(size)
+        self.stream.seek(size)
 
     def commit(self) -> None:
         """Close and put the file in place (also after a stop: what it holds are whole documents)."""
@@ -105,6 +120,16 @@ class Output:
         if self._temporary:
             os.unlink(self._temporary)
             self._temporary = None
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits of the file a plain `open(path, "w")` would leave: the existing file's, else 0666 less the umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def _stdout() -> TextIO:

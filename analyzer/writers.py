@@ -149,7 +149,7 @@ class Writer:
         if self.fmt == "json":
             self.stream.write("[]\n" if self.count == 0 else "\n]\n")
         elif self.fmt == "table":
-            render_table(self._table_rows, self.level, Console(file=self.stream, width=None if self.stream.isatty() else 160))
+            render_table(self._table_rows, self.level, Console(file=self.stream, width=table_width(self.stream)))
         elif self.fmt == "html":
             from analyzer.html_document import render_documents
 
@@ -194,23 +194,49 @@ def short_names(doc_ids: Iterable[str]) -> dict[str, str]:
     return {i: i[cut:] if i in paths and cut else i for i in ids}
 
 
+WIDE_TABLE = 120  # console columns from which paragraph tables also show the sentiment and opinion labels
+PIPED_WIDTH = 160  # a table written to a file or pipe, unless $COLUMNS says otherwise
+
+
+def table_width(stream: TextIO) -> int | None:
+    """The terminal's width (None: rich asks it), else $COLUMNS, else PIPED_WIDTH."""
+    if stream.isatty():
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else PIPED_WIDTH
+
+
 def render_table(table_rows: Iterable[dict[str, Any]], level: str, console: Console) -> None:
-    """A readable terminal table sized to the console: one row per paragraph or per document."""
+    """A readable terminal table sized to the console: one row per paragraph or per document.
+
+    Short columns never wrap; the text (and evidence) take the rest. Under WIDE_TABLE columns the
+    sentiment and opinion labels are left out: the signed score and the coloured P(op) say the same.
+    """
     table = Table(show_lines=False, header_style="bold")
     table_rows = list(table_rows)
     names = short_names(row["doc_id"] for row in table_rows)
     if level in ("paragraph", "sentence"):
         explained = any("evidence" in row for row in table_rows)
-        for column in ("doc", "#", "kind", "text", "sentiment", "score", "opinion", "P(op)", "tone") + (("evidence",) if explained else ()):
-            table.add_column(column, overflow="fold", max_width=60 if column == "text" else 30 if column == "evidence" else None)
+        wide = console.width >= WIDE_TABLE
+        with_doc = wide or len(names) > 1  # a narrow table of one document leaves its name out
+        columns = (["doc"] if with_doc else []) + ["#", "kind", "text"] + (["sentiment"] if wide else []) + ["score"]
+        columns += (["opinion"] if wide else []) + ["P(op)", "tone"]
+        for column in columns + (["evidence"] if explained else []):
+            if column in ("text", "evidence"):
+                table.add_column(column, overflow="fold", ratio=2 if column == "text" else 1, min_width=12,
+                                 max_width=60 if column == "text" else 30)
+            else:
+                table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=(24 if wide else 12) if column == "doc" else None)
         for row in table_rows:
+            doc = [escape(names[row["doc_id"]])] if with_doc else []
             if "error" in row:
-                table.add_row(escape(names[row["doc_id"]]), "", "[red]error[/]", escape(row["error"]), *[""] * (5 + explained))
+                table.add_row(*doc, "", "[red]error[/]", escape(row["error"]), *[""] * (len(columns) - 3 - len(doc) + explained))
                 continue
             dim = "" if row["kind"] == "body" else "[dim]"
             number = str(row["index"]) if "index" in row else f"{row['paragraph_index']}:{row['start']}"
-            cells = [escape(names[row["doc_id"]]), number, row["kind"], f"{dim}{escape(clip(row['text']))}", row["sentiment"]["label"],
-                     f"{row['sentiment']['score']:+.2f}", row["opinion"]["label"], _colour(row["opinion"]["prob"]), row["tone"]["label"]]
+            cells = [*doc, number, row["kind"], f"{dim}{escape(clip(row['text']))}"]
+            cells += ([row["sentiment"]["label"]] if wide else []) + [f"{row['sentiment']['score']:+.2f}"]
+            cells += ([row["opinion"]["label"]] if wide else []) + [_colour(row["opinion"]["prob"]), row["tone"]["label"]]
             if explained:
                 cells.append(_evidence_cell(row.get("evidence")))
             table.add_row(*cells)

@@ -95,7 +95,8 @@ def test_each_input_form(inputs):
     assert by_id["j2"]["opinion_share"] == 1.0 and by_id["j1"]["opinion_share"] == 0.0
 
 
-def test_formats(inputs):
+def test_formats(inputs, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "160")  # a wide table, with the label columns
     path = str(inputs / "articles" / "b.txt")
     rows = list(csv.DictReader(io.StringIO(run(path, "--format", "csv", "--level", "paragraph").stdout)))
     assert [r["opinion"] for r in rows] == ["reporting", "opinion"] and float(rows[1]["opinion_prob"]) > 0.5
@@ -106,6 +107,18 @@ def test_formats(inputs):
     out = inputs / "out.jsonl"
     assert run(path, "--output", str(out), "--no-segment").exit_code == 0
     assert json.loads(out.read_text())["n_paragraphs"] == 1
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_paragraph_tables_fit_the_width_given(inputs, monkeypatch, columns):
+    """Piped tables follow $COLUMNS; a narrow one drops the label columns (the score and P(op) stay) and stays readable."""
+    monkeypatch.setenv("COLUMNS", str(columns))
+    table = run(str(inputs / "articles" / "b.txt"), "--format", "table", "--level", "paragraph", "--explain").stdout
+    widths = [len(line) for line in table.splitlines()]
+    assert max(widths) <= columns and (columns == 80 or max(widths) > 120)
+    header = table.splitlines()[1]
+    assert "P(op)" in header and "evidence" in header and ("sentiment" in header) == (columns == 200)
+    assert "Officials said" in table  # the text column is wide enough to hold words
 
 
 def test_worker_processes_give_the_same_records(inputs):

@@ -88,6 +88,43 @@ def test_resume_refuses_an_output_of_other_inputs(tmp_path):
     assert json.loads(out.read_text())["doc_id"] == "something else"  # left as it was
 
 
+@pytest.mark.parametrize("level", ["paragraph", "sentence"])
+def test_resume_scores_a_cut_off_last_document_again(tmp_path, level):
+    """A file cut inside a document (a run killed while appending) resumes to the whole output,
+    not to one missing that document's last lines."""
+    whole, out = tmp_path / "whole.jsonl", tmp_path / "out.jsonl"
+    assert _run(str(SEED), "--level", level, "-q", "-o", str(whole)).returncode == 0
+    lines = whole.read_text().splitlines(keepends=True)
+    assert len(lines) > 4
+    out.write_text("".join(lines[:3]))  # 3 of the document's lines
+    resumed = _run(str(SEED), "--level", level, "-q", "-o", str(out), "--resume")
+    assert resumed.returncode == 0 and "holds only part of" in resumed.stderr
+    assert out.read_bytes() == whole.read_bytes()
+
+
+def test_output_file_gets_the_usual_permissions(tmp_path):
+    """The temporary file renamed into place keeps an existing target's mode, else 0666 less the umask."""
+    fresh, kept = tmp_path / "fresh.jsonl", tmp_path / "kept.jsonl"
+    kept.write_text("old\n")
+    kept.chmod(0o640)
+    for target in (fresh, kept):
+        assert _run(str(SEED), "-q", "-o", str(target)).returncode == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert fresh.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert kept.stat().st_mode & 0o777 == 0o640
+
+
+def test_compare_refuses_outputs_that_collide(tmp_path):
+    compare = [sys.executable, "-m", "analyzer", "compare", str(SEED), str(SEED)]
+    same = tmp_path / "same.html"
+    for extra, message in ((["-o", str(same), "--html", str(same)], "both name"), (["-o", str(SEED)], "also an input"),
+                           (["--html", str(tmp_path / "missing" / "r.html")], "does not exist")):
+        result = subprocess.run([*compare, *extra], capture_output=True, text=True, timeout=300)
+        assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert not same.exists()
+
+
 def test_output_that_is_an_input_is_refused_and_the_input_kept(tmp_path):
     source = tmp_path / "in.jsonl"
     source.write_text('{"id": 1, "text": "The council met on Tuesday."}\n')
