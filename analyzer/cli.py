@@ -169,7 +169,7 @@ def _skip_completed(records: Iterator, done: list[str]) -> tuple[Iterator, Any]:
     return records, record
 
 
-def _last_is_whole(analyzer, document, lines: int, options, level: Level) -> bool:
+def _last_is_whole(analyzer: Any, document: Any, lines: int, options: Any, level: Level) -> bool:
     """--resume at paragraph or sentence level: does the output hold all of its last document's
     lines? (A run killed mid-document, as by SIGKILL while appending, leaves it short.) Scoring
     that one document again says how many it has."""
