@@ -136,8 +136,6 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
 
 def _output(output: Path | None, paths: list[str], resume: bool, fmt: Format, level: Level) -> tuple[Output, Completed | None]:
     """The output stream, and for --resume what it already holds. Usage errors exit 2."""
-    from analyzer.reading import same_file
-
     if resume and output is None:
         _fail("--resume needs --output FILE (the file to continue)", 2)
     if resume and fmt != Format.jsonl:
@@ -146,13 +144,20 @@ def _output(output: Path | None, paths: list[str], resume: bool, fmt: Format, le
         if output is None:
             return Output(None), None
         check_target(output)
-        for path in paths:
-            if path != STDIN and same_file(path, output):
-                _fail(f"--output {output} is also an input; write the output elsewhere (the input is left as it is)", 2)
+        _refuse_an_input_as_output(paths, output, "--output ")
         completed = completed_documents(output, level.value) if resume else None
         return Output(output, completed.size if completed else None), completed
     except OutputError as error:
         _fail(str(error), 2)
+
+
+def _refuse_an_input_as_output(paths: list[str], target: Path, option: str = "") -> None:
+    """A usage error (exit 2) when `target` is one of the input files: writing it would destroy the input."""
+    from analyzer.reading import same_file
+
+    for path in paths:
+        if path != STDIN and same_file(path, target):
+            _fail(f"{option}{target} is also an input; write the output elsewhere (the input is left as it is)", 2)
 
 
 def _skip_completed(records: Iterator, done: list[str]) -> tuple[Iterator, Any]:
@@ -169,13 +174,13 @@ def _skip_completed(records: Iterator, done: list[str]) -> tuple[Iterator, Any]:
     return records, record
 
 
-def _last_is_whole(analyzer: Any, document: Any, lines: int, options: Any, level: Level) -> bool:
+def _last_is_whole(analyzer: Any, document: Any, lines: int, segment: bool, level: Level) -> bool:
     """--resume at paragraph or sentence level: does the output hold all of its last document's
     lines? (A run killed mid-document, as by SIGKILL while appending, leaves it short.) Scoring
     that one document again says how many it has."""
     from analyzer.writers import rows
 
-    (record,) = analyzer.score([document], segment=options.segment)
+    (record,) = analyzer.score([document], segment=segment)
     return len(rows(record, level.value)) == lines
 
 
@@ -233,7 +238,7 @@ def score(
     explain = explain or fmt == Format.html  # the page exists to show the evidence
     options = Options(segment=not no_segment, fmt=fmt.value if fmt.value in STREAMING_FORMATS else None, level=level.value,
                       score_headings=score_headings)
-    if last_done is not None and level != Level.document and not _last_is_whole(analyzer, last_done, completed.lines[-1], options, level):
+    if last_done is not None and level != Level.document and not _last_is_whole(analyzer, last_done, completed.lines[-1], options.segment, level):
         _note(f"--resume: the output holds only part of {safe_text(last_done.doc_id)}; scoring it again")
         target.cut(completed.starts[-1])
         records, done = itertools.chain([last_done], records), done[:-1]
@@ -380,9 +385,7 @@ def _check_compare_outputs(inputs: list[str], output: Path | None, html: Path | 
             check_target(target)
         except OutputError as error:
             _fail(str(error), 2)
-        for path in inputs:
-            if path != STDIN and same_file(path, target):
-                _fail(f"{target} is also an input; write the output elsewhere (the input is left as it is)", 2)
+        _refuse_an_input_as_output(inputs, target)
 
 
 def main() -> None:

@@ -45,6 +45,7 @@ class MixingCapture:
     def __init__(self, encoder: nn.Module, layers: int = ROLLOUT_LAYERS):
         self.blocks = attention_blocks(encoder)[-layers:]
         self.captured: list[dict[str, torch.Tensor]] = [{} for _ in self.blocks]
+        self.grams = [_value_output_gram(block) for block in self.blocks]  # weights only: once, not per batch
 
     @contextmanager
     def hooks(self) -> Iterator[MixingCapture]:
@@ -64,7 +65,7 @@ class MixingCapture:
             for handle in handles:
                 handle.remove()
 
-    def _carry_back(self, block: nn.Module, store: dict[str, torch.Tensor], weights: torch.Tensor,
+    def _carry_back(self, block: nn.Module, store: dict[str, torch.Tensor], gram: torch.Tensor, weights: torch.Tensor,
                     mask: torch.Tensor) -> torch.Tensor:
         """Weights on a block's output tokens ([batch, L]) -> on its input tokens: w @ M, where row i
         of the mixing M gives the shares of token i's new state that come from each token j,
@@ -80,8 +81,6 @@ class MixingCapture:
         q, k, v = split(q), split(k), split(v)
         scores = (q / math.sqrt(size)) @ k.transpose(-1, -2)
         attention = scores.masked_fill_(~mask.bool()[:, None, None, :], float("-inf")).softmax(-1)
-        w_out = block.output.dense.weight.float().view(width, heads, size).permute(1, 2, 0)  # [heads, size, out]
-        gram = w_out @ w_out.transpose(-1, -2)  # [heads, size, size]: ||v W_o||^2 = v G v
         value_norm = ((v @ gram) * v).sum(-1).clamp(min=0).sqrt()  # [batch, heads, L]
         residual = RESIDUAL_WEIGHT * x.norm(dim=-1)  # [batch, L]
         row_total = (attention @ value_norm[..., None]).squeeze(-1).sum(1) + residual
@@ -94,6 +93,14 @@ class MixingCapture:
         tokens, carried back to the tokens they came from (padding gets none)."""
         mask = mask.to(values.dtype)
         centred = (values - (values * mask).sum(1, keepdim=True) / mask.sum(1, keepdim=True).clamp(min=1)) * mask
-        for block, store in reversed(list(zip(self.blocks, self.captured))):
-            centred = self._carry_back(block, store, centred, mask)
+        for block, store, gram in reversed(list(zip(self.blocks, self.captured, self.grams))):
+            centred = self._carry_back(block, store, gram, centred, mask)
         return centred * mask
+
+
+def _value_output_gram(block: nn.Module) -> torch.Tensor:
+    """[heads, size, size]: per head, G = W_o,h W_o,h^T, so that ||v W_o,h|| = sqrt(v G v^T)."""
+    heads = block.self.num_attention_heads
+    width = block.output.dense.weight.shape[1]
+    w_out = block.output.dense.weight.detach().float().view(-1, heads, width // heads).permute(1, 2, 0)  # [heads, size, out]
+    return w_out @ w_out.transpose(-1, -2)
