@@ -43,7 +43,7 @@ eval: install
 bench: install
 	$(PY) -m eval.bench
 
-# tone-v2 (the shipped model): fine-tune tone-v1's adapter, then calibrate on dev (~20 min on 2 cores)
+# tone-v2 (the shipped model): fine-tune tone-v1's adapter, then calibrate on dev (30-45 min on 2 cores)
 train: install
 	$(PY) -m models.tone_v2
 

@@ -79,7 +79,7 @@ def test_the_manifest_covers_the_model_folder_and_the_encoder_files_it_reads():
                                               "adapter/adapter_config.json"}
     assert set(SHIPPED_MANIFEST["encoder"]["files"]) == set(BASE_FILES)
     assert {"tokenizer.json", "vocab.txt", "config.json", "model.safetensors"} <= set(BASE_FILES)
-    assert verify_model_files(DEFAULT_MODEL_DIR).model_version == "tone-v2@2.0.0"
+    assert verify_model_files(DEFAULT_MODEL_DIR).model_version == "tone-v2@2.0.1"
 
 
 def test_the_shipped_manifest_is_what_write_manifest_writes_today(model_copy: Path):
@@ -110,7 +110,7 @@ def test_the_scorer_checks_the_encoder_it_reads_its_tokenizer_from(tmp_path: Pat
     with pytest.raises(ModelLoadError, match="tokenizer.json: sha256 mismatch"):
         ToneScorer(device="cpu")
     monkeypatch.setenv("ANALYZER_BASE_DIR", str(_base_with_damaged(clean_base, tmp_path / "intact", None)))
-    assert ToneScorer(device="cpu").model_version == "tone-v2@2.0.0"
+    assert ToneScorer(device="cpu").model_version == "tone-v2@2.0.1"
 
 
 @pytest.mark.parametrize("name", ["heads.safetensors", "adapter/adapter_model.safetensors", MANIFEST])

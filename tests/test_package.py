@@ -90,7 +90,7 @@ def test_one_pip_command_in_a_fresh_venv_gives_a_working_analyzer(wheel: Path, t
     assert scored.returncode == 0, scored.stderr
     (record,) = [json.loads(line) for line in scored.stdout.splitlines()]
     (expected,) = analyzer.score([Document(str(SEED), SEED.read_text(encoding="utf-8"))])
-    assert record["model"] == "tone-v2@2.0.0" and record["n_body"] == expected.aggregates["n_body"] > 0
+    assert record["model"] == "tone-v2@2.0.1" and record["n_body"] == expected.aggregates["n_body"] > 0
     assert record["opinion_share"] == pytest.approx(expected.aggregates["opinion_share"])
     assert record["mean_opinion_prob"] == pytest.approx(expected.aggregates["mean_opinion_prob"], abs=1e-3)
     print(f"venv + one pip install: {installed - start:.0f} s; score one seed from outside: {done - installed:.0f} s")
