@@ -52,7 +52,8 @@ GROUP = 3
 
 @dataclass
 class Unit:
-    """One real-news paragraph: where it lives in the fetched article, and which split it is in."""
+    """One real-news paragraph: where it lives in the fetched article, which split it is in, and
+    which draw of articles it came from (`build_units`, `build_second_draw`)."""
 
     unit_id: str
     source: str
