@@ -33,7 +33,7 @@ test: install
 	$(PY) -m eval.bench --quick
 	$(PY) -m eval.stages --null-forward --articles 200
 
-# the long checks (stop and resume, Ray, the wheel in a fresh venv, 1,000-paragraph compare); CI runs both
+# the long checks (stop and resume, Ray, the wheel in a fresh venv, 1,000-paragraph compare, a broken model failing the gate); CI runs both
 test-slow: install
 	$(PY) -m pytest -q -m slow
 

@@ -166,6 +166,7 @@ def _swap_opinion_head(model_dir: Path) -> None:
     write_manifest(model_dir)  # a model trained wrong, not a damaged one: its manifest matches it
 
 
+@pytest.mark.slow  # a whole evaluation run (about 2 minutes on 2 cores); make test runs the real gate anyway
 @pytest.mark.skipif(
     not (SHIPPED_MODEL / "config.json").exists(),
     reason="the shipped model's config.json does not exist yet: the shipped model has not landed",
