@@ -9,8 +9,9 @@ each paragraph's tokens feed the sentiment head (`analyzer.inference` reads them
 Rows (one epoch): the authored train paragraphs (every sentence labelled, in context; the
 paragraph's sentiment), the real-news train paragraphs (labelled per paragraph only: a reporting
 paragraph's sentences are all reporting; an opinion paragraph's strongest sentence must be
-opinion, a multiple-instance loss, since which sentence carries it is not labelled), CheckThat! train, a sample of the subjectivity proxy and of NYT
-train and the other VADER sentiment sets (replay, so tone-v1's skills are kept). Standalone
+opinion, a multiple-instance loss, since which sentence carries it is not labelled; off in the
+shipped recipe), CheckThat! train, a sample of the subjectivity proxy and of NYT train and the
+other VADER sentiment sets (replay, so tone-v1's skills are kept). Standalone
 labelled sentences are one unit. Selection: the epoch with the best mean paragraph macro-F1 on
 the authored dev and real-news dev splits (strongest sentence at 0.5).
 
