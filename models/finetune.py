@@ -185,18 +185,21 @@ def step_loss(net: ToneNet, rows: list[Row], cls_id: int, sep_id: int, device: s
     sentiment = torch.tensor([r.sentiment for r in rows], device=device)
     loss = torch.zeros((), device=device)
     has_own = own_counts > 0  # all-reported sentences are reporting by rule, not learned
-    log_odds = torch.full((n,), -torch.inf, device=device)
-    if has_own.any():
-        logits = net.sentence_opinion(net.dropout(sentence_own[has_own]))
-        log_odds = log_odds.masked_scatter(has_own, logits[:, 1] - logits[:, 0])
+    row_of = torch.tensor([i for i, r in enumerate(rows) for _ in r.sentence_opinion], device=device)
+    holds_opinion = torch.tensor([r.paragraph_opinion == 1 for r in rows], device=device)
     scored = has_own & (opinion_targets >= 0)
+    # the head reads only the sentences a loss uses, so that without real-news rows the dropout
+    # draws, and so the run, are those of the recipe before them
+    read = scored | (has_own & holds_opinion[row_of])
+    log_odds = torch.full((n,), -torch.inf, device=device)
+    if read.any():
+        logits = net.sentence_opinion(net.dropout(sentence_own[read]))
+        log_odds = log_odds.masked_scatter(read, logits[:, 1] - logits[:, 0])
     if scored.any():
         targets = opinion_targets[scored]
         weights = 1 + (opinion_weight - 1) * targets
         loss = loss + torch.nn.functional.binary_cross_entropy_with_logits(log_odds[scored], targets, weight=weights)
-    holds_opinion = torch.tensor([r.paragraph_opinion == 1 for r in rows], device=device)
     if holds_opinion.any():
-        row_of = torch.tensor([i for i, r in enumerate(rows) for _ in r.sentence_opinion], device=device)
         strongest = torch.full((len(rows),), -torch.inf, device=device).scatter_reduce(0, row_of, log_odds, "amax")
         strongest = strongest[holds_opinion & torch.isfinite(strongest)]
         if len(strongest):
