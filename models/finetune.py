@@ -39,6 +39,7 @@ from analyzer.prepare import PreparedText, prepare_texts
 from analyzer.records import OPINION_LABELS, SENTIMENT_LABELS
 from models import authored, data, realnews
 from models.features import as_one_unit
+from models.train import save_adapter
 
 SENTIMENT_INDEX = {label: i for i, label in enumerate(SENTIMENT_LABELS)}
 MAX_TOKENS = 256  # training length: every authored paragraph fits
@@ -295,10 +296,7 @@ def main() -> None:
 def save_run(net: ToneNet, out: Path) -> None:
     """The adapter (peft format, fp16) and the three heads."""
     shutil.rmtree(out / "adapter", ignore_errors=True)
-    net.encoder.save_pretrained(str(out / "adapter"), safe_serialization=True)
-    (out / "adapter" / "README.md").unlink(missing_ok=True)  # peft's generated placeholder card
-    adapter_file = out / "adapter" / "adapter_model.safetensors"
-    save_file({k: v.half().contiguous() for k, v in load_file(str(adapter_file)).items()}, str(adapter_file))
+    save_adapter(net.encoder, out / "adapter")
     save_file({k: v.detach().float().cpu().contiguous() for k, v in net.heads_state().items()}, str(out / "heads.safetensors"))
 
 

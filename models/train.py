@@ -301,6 +301,20 @@ def load_state(net: ToneNet, state: dict[str, torch.Tensor]) -> None:
         getattr(net, head).load_state_dict({"weight": state[f"{head}.weight"], "bias": state[f"{head}.bias"]})
 
 
+def save_adapter(encoder: torch.nn.Module, folder: Path) -> None:
+    """The LoRA adapter in peft's format, its weights in fp16. peft writes the base model's local
+    path into adapter_config.json (this checkout's venv); the encoder is named by its package
+    instead, as config.json names it: the loader passes the encoder itself and never reads it."""
+    encoder.save_pretrained(str(folder), safe_serialization=True)
+    (folder / "README.md").unlink(missing_ok=True)  # peft's generated placeholder card
+    adapter_file = folder / "adapter_model.safetensors"
+    save_file({k: v.half().contiguous() for k, v in load_file(str(adapter_file)).items()}, str(adapter_file))
+    config_file = folder / "adapter_config.json"
+    config = json.loads(config_file.read_text())
+    config["base_model_name_or_path"] = BASE_PACKAGE
+    config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+
 def write_artifact(model_dir: Path, net: ToneNet, state: dict[str, torch.Tensor], recipe: Recipe, seeds: list[int],
                    calibration: dict, base_dir: Path, name: str, version: str) -> None:
     """Adapter (peft format, fp16 safetensors), heads, and config.json."""
@@ -309,9 +323,7 @@ def write_artifact(model_dir: Path, net: ToneNet, state: dict[str, torch.Tensor]
             target = model_dir / stale
             shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
     model_dir.mkdir(parents=True, exist_ok=True)
-    net.encoder.save_pretrained(str(model_dir / "adapter"), safe_serialization=True)
-    adapter_file = model_dir / "adapter" / "adapter_model.safetensors"
-    save_file({k: v.half().contiguous() for k, v in load_file(str(adapter_file)).items()}, str(adapter_file))
+    save_adapter(net.encoder, model_dir / "adapter")
     save_file({k: v.contiguous() for k, v in state.items() if not k.startswith("lora.")}, str(model_dir / "heads.safetensors"))
     config = {
         "name": name,

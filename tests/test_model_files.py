@@ -82,6 +82,12 @@ def test_the_manifest_covers_the_model_folder_and_the_encoder_files_it_reads():
     assert verify_model_files(DEFAULT_MODEL_DIR).model_version == "tone-v2@2.0.1"
 
 
+def test_the_shipped_adapters_name_the_encoder_package_not_a_developers_path():
+    for model_dir in (DEFAULT_MODEL_DIR, Path(__file__).resolve().parent.parent / "models" / "tone-v1"):
+        adapter_config = json.loads((model_dir / "adapter" / "adapter_config.json").read_text())
+        assert adapter_config["base_model_name_or_path"] == ModelConfig.read(model_dir).base["package"]
+
+
 def test_the_shipped_manifest_is_what_write_manifest_writes_today(model_copy: Path):
     (model_copy / MANIFEST).unlink()
     write_manifest(model_copy)
