@@ -25,7 +25,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from analyzer.output import Completed, Output, OutputError, check_target, completed_documents
-from analyzer.reading import MAX_DOCUMENT_BYTES, STDIN, InputPathError, count_documents, load, read_inputs, read_sources
+from analyzer.reading import FOLDER_SUFFIXES, MAX_DOCUMENT_BYTES, STDIN, InputPathError, count_documents, load, read_inputs, read_sources
 from analyzer.records import ErrorRecord
 from analyzer.writers import Writer
 
@@ -279,9 +279,14 @@ def score(
     finally:
         stop.restore()
     if stop.signal is not None:
-        of = f" of {total}" if total is not None else ""
-        stderr.print(f"stopped after {scored}{of} documents; rerun with --resume to continue", highlight=False)
+        if total is not None and scored >= total:
+            stderr.print(f"stopped, but all {total} documents were already written", highlight=False)
+        else:
+            of = f" of {total}" if total is not None else ""
+            stderr.print(f"stopped after {scored}{of} documents; rerun with --resume to continue", highlight=False)
         raise typer.Exit(128 + stop.signal)
+    if scored == 0:  # an empty folder, a wrong extension, an empty JSONL file: said, not passed in silence
+        _note(f"no documents in the inputs (folders are searched for {', '.join(FOLDER_SUFFIXES)} files)")
     if failures:
         stderr.print(f"{failures} document(s) could not be scored", highlight=False)
         raise typer.Exit(1)
@@ -352,9 +357,13 @@ def compare(
     for document in documents:
         if isinstance(document, ErrorRecord):
             _fail(f"{document.doc_id}: {document.error}")
+    analyzer = Analyzer(model_dir=model_dir, device=_checked_device(device))
     try:
-        comparison = Analyzer(model_dir=model_dir, device=_checked_device(device)).compare(*documents)
-    except (ModelLoadError, ValueError) as error:
+        analyzer.scorer  # load (and verify) the model first: one that fails verification is exit 2, as in score
+        comparison = analyzer.compare(*documents)
+    except ModelLoadError as error:
+        _fail(str(error), 2)
+    except ValueError as error:  # the model produced a non-finite score
         _fail(str(error))
     if fmt == CompareFormat.json:
         text = json.dumps(comparison.to_dict(), ensure_ascii=False, indent=1) + "\n"
@@ -389,4 +398,24 @@ def _check_compare_outputs(inputs: list[str], output: Path | None, html: Path | 
 
 
 def main() -> None:
-    app()
+    """The console entry point: click's own handling, except that a usage error is one line
+    (`error: ...`, exit 2) like every other message of the tool, not click's usage block."""
+    # click's classes as typer raises them (typer >= 0.24 vendors its own copy of click)
+    usage_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+    click_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+    try:
+        status = app(standalone_mode=False)
+    except usage_error as error:
+        if type(error).__name__ == "NoArgsIsHelpError":  # a bare `analyzer score`: the help, as click shows it
+            error.show()
+            sys.exit(error.exit_code)
+        command = error.ctx.command_path if error.ctx else "analyzer"
+        stderr.print(f"[red]error:[/] {safe_text(error.format_message())} (see {command} --help)", highlight=False)
+        sys.exit(2)
+    except click_error as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except typer.Abort:
+        stderr.print("Aborted!", highlight=False)
+        sys.exit(1)
+    sys.exit(status if isinstance(status, int) else 0)

@@ -22,6 +22,9 @@ TONE_MARK = {"negative": "▼", "neutral": "●", "positive": "▲"}  # shared b
 CLEAR_SHARE_GAP = 0.15  # opinion-share gap worth calling "clearly more opinionated"
 SOME_SHARE_GAP = 0.05
 SENTIMENT_GAP = 0.1
+# The summary names a paragraph's tone only when its sentiment label leads the runner-up class by
+# this much; below, it says "mixed" (a paragraph at 0.375 / 0.313 / 0.312 is not "negative in tone").
+TONE_MARGIN = 0.1
 EVIDENCE_NAMED = 4  # evidence phrases the summary names
 
 
@@ -289,12 +292,19 @@ def _framing_sentence(side: str, only: list[ParagraphScore]) -> str | None:
         return f"{side}'s added paragraphs read as reporting."
     by_tone: dict[str, list[int]] = {}
     for p in opinion:
-        by_tone.setdefault(p.tone, []).append(p.index)
-    order = sorted(by_tone, key=lambda tone: (-len(by_tone[tone]), tone))
-    tones = " and ".join(f"{tone} in tone ({paragraph_list(by_tone[tone])})" for tone in order)
+        by_tone.setdefault(_summary_tone(p), []).append(p.index)
+    order = sorted(by_tone, key=lambda tone: (tone == "mixed", -len(by_tone[tone]), tone))
+    named = [f"{tone} in tone ({paragraph_list(by_tone[tone])})" for tone in order]
+    tones = " and ".join([", ".join(named[:-1]), named[-1]] if len(named) > 1 else named)
     words = evidence_phrases(opinion)
     resting = f", resting on {', '.join(words)}" if words else ""
     return f"{side}'s added framing is {tones}{resting}."
+
+
+def _summary_tone(paragraph: ParagraphScore) -> str:
+    """The paragraph's tone, or "mixed" when its sentiment label barely leads the other classes."""
+    first, second = sorted(paragraph.sentiment.probs.values(), reverse=True)[:2]
+    return paragraph.tone if first - second >= TONE_MARGIN else "mixed"
 
 
 def evidence_phrases(paragraphs: list[ParagraphScore], limit: int = EVIDENCE_NAMED) -> list[str]:
@@ -348,7 +358,7 @@ def _sentiment_sentence(a: DocumentScore, b: DocumentScore) -> str | None:
     sa, sb = mean_sentiment(a), mean_sentiment(b)
     if sa is None or sb is None:
         return None
-    numbers = f"mean sentiment score {sa:+.2f} vs {sb:+.2f}"
+    numbers = f"A's mean sentiment score is {sa:+.2f} vs B's {sb:+.2f}"
     if abs(sa - sb) < SENTIMENT_GAP:
         return f"Both read about the same in sentiment ({numbers})."
     return f"{'A' if sa < sb else 'B'} reads more negative ({numbers})."

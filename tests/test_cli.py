@@ -152,6 +152,15 @@ def test_usage_errors_exit_2_without_traceback(args):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("args", [["score", "--bogus", "x"], ["score", "x", "--level", "para"], ["score"], ["nope"]])
+def test_usage_errors_are_one_line_from_the_command(args):
+    """Through the console entry point (analyzer.cli.main), not click's usage block."""
+    completed = subprocess.run([sys.executable, "-m", "analyzer", *args], capture_output=True, text=True, timeout=60, check=False)
+    assert completed.returncode == 2 and completed.stdout == ""
+    assert len(completed.stderr.strip().splitlines()) == 1 and completed.stderr.startswith("error: ")
+    assert "--help)" in completed.stderr
+
+
 def test_long_paragraph_is_windowed_not_truncated(analyzer):
     sentence = "The committee reviewed the annual budget line by line and published its findings on Friday. "
     long_paragraph = sentence * 60

@@ -154,6 +154,15 @@ def test_editorial_against_report() -> None:
     assert "Not counted as content: A has 1 boilerplate, 1 heading, 1 headline" in text
 
 
+def test_the_summary_calls_a_barely_leading_tone_mixed() -> None:
+    a, b = editorial_and_report()
+    lead = a.paragraphs[1]
+    lead.sentiment = SentimentScore("negative", {"negative": 0.375, "neutral": 0.313, "positive": 0.312}, -0.063)
+    text = " ".join(compare_documents(a, b).summary)
+    assert lead.tone == "negative"  # the record keeps its label; only the summary's wording changes
+    assert "A's added framing is negative in tone (paragraph 3) and mixed in tone (paragraph 1)" in text
+
+
 def test_to_dict_is_json_and_deltas_are_b_minus_a() -> None:
     a, b = editorial_and_report()
     record = json.loads(json.dumps(compare_documents(a, b).to_dict()))

@@ -217,9 +217,10 @@ def test_every_file_the_loader_opens_is_in_the_manifest():
     assert set(opened["encoder"]) <= set(SHIPPED_MANIFEST["encoder"]["files"])
 
 
-def test_the_cli_refuses_a_damaged_model_in_one_line(model_copy: Path):
+@pytest.mark.parametrize("command", [["score", str(SEED), "-q"], ["compare", str(SEED), str(SEED)]])
+def test_the_cli_refuses_a_damaged_model_in_one_line(model_copy: Path, command: list[str]):
     (model_copy / "heads.safetensors").unlink()
-    completed = subprocess.run([sys.executable, "-m", "analyzer", "score", str(SEED), "--model", str(model_copy), "-q"],
+    completed = subprocess.run([sys.executable, "-m", "analyzer", *command, "--model", str(model_copy)],
                                capture_output=True, text=True, timeout=300, check=False)
     assert completed.returncode == 2 and len(completed.stderr.strip().splitlines()) == 1
     assert "Traceback" not in completed.stderr
