@@ -21,11 +21,11 @@ from analyzer.records import DocumentScore, ErrorRecord
 Record = DocumentScore | ErrorRecord
 
 PARAGRAPH_COLUMNS = ["doc_id", "index", "kind", "text", "sentiment", "p_negative", "p_neutral", "p_positive",
-                     "sentiment_score", "opinion", "opinion_prob", "tone", "model", "error"]
+                     "sentiment_score", "opinion", "opinion_prob", "tone", "model", "encoding", "error"]
 SENTENCE_COLUMNS = ["doc_id", "paragraph_index", "start", "end", "kind", "text", "sentiment", "p_negative", "p_neutral",
-                    "p_positive", "sentiment_score", "opinion", "opinion_prob", "tone", "attributed", "model", "error"]
+                    "p_positive", "sentiment_score", "opinion", "opinion_prob", "tone", "attributed", "model", "encoding", "error"]
 DOCUMENT_COLUMNS = ["doc_id", "n_paragraphs", "n_body", "opinion_share", "mean_opinion_prob", "mean_sentiment_score",
-                    "tone_negative", "tone_neutral", "tone_positive", "model", "error"]
+                    "tone_negative", "tone_neutral", "tone_positive", "model", "encoding", "error"]
 COLUMNS = {"paragraph": PARAGRAPH_COLUMNS, "sentence": SENTENCE_COLUMNS, "document": DOCUMENT_COLUMNS}
 
 
@@ -59,8 +59,13 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _nested_flat(row: dict[str, Any]) -> dict[str, Any]:
+    """The CSV columns of a row; `encoding` stays empty for UTF-8 text (as in JSON, where it is absent)."""
     if "error" in row:
         return {"doc_id": row["doc_id"], "error": row["error"]}
+    return {**_scores_flat(row), "encoding": row.get("encoding", "")}
+
+
+def _scores_flat(row: dict[str, Any]) -> dict[str, Any]:
     if "sentiment" in row:
         probs = row["sentiment"]["probs"]
         keys = ("doc_id", "paragraph_index", "start", "end", "kind", "text", "attributed", "model") if "paragraph_index" in row else ("doc_id", "index", "kind", "text", "model")

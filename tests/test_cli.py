@@ -109,6 +109,16 @@ def test_formats(inputs, monkeypatch):
     assert json.loads(out.read_text())["n_paragraphs"] == 1
 
 
+def test_csv_names_a_legacy_encoding(tmp_path):
+    legacy = tmp_path / "legacy.txt"
+    legacy.write_bytes(f"Fares rise to \xa32 on Monday. {REPORT}".encode("cp1252"))
+    plain = tmp_path / "plain.txt"
+    plain.write_text(REPORT)
+    for level in ("paragraph", "document"):
+        rows = list(csv.DictReader(io.StringIO(run(str(legacy), str(plain), "--format", "csv", "--level", level, "-q").stdout)))
+        assert [r["encoding"] for r in rows] == ["cp1252", ""]
+
+
 @pytest.mark.parametrize("columns", [80, 200])
 def test_paragraph_tables_fit_the_width_given(inputs, monkeypatch, columns):
     """Piped tables follow $COLUMNS; a narrow one drops the label columns (the score and P(op) stay) and stays readable."""
