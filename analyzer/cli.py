@@ -27,7 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from analyzer.output import Completed, Output, OutputError, check_target, completed_documents
 from analyzer.reading import FOLDER_SUFFIXES, MAX_DOCUMENT_BYTES, STDIN, InputPathError, count_documents, load, read_inputs, read_sources
 from analyzer.records import ErrorRecord
-from analyzer.writers import Writer
+from analyzer.writers import PIPED_WIDTH, Writer, table_width
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Score news paragraphs for sentiment and opinion vs. reporting, and contrast two versions of a story.")
@@ -235,6 +235,8 @@ def score(
     if explain and (fmt == Format.csv or level == Level.sentence or (level == Level.document and fmt in (Format.jsonl, Format.table))):
         _note(f"--explain has no effect with --format {fmt.value} --level {level.value}: evidence is written in paragraph "
               "records (--level paragraph, or --format json or html)")
+    if fmt == Format.html and level != Level.document:
+        _note(f"--level {level.value} has no effect with --format html: the page shows every paragraph")
     explain = explain or fmt == Format.html  # the page exists to show the evidence
     options = Options(segment=not no_segment, fmt=fmt.value if fmt.value in STREAMING_FORMATS else None, level=level.value,
                       score_headings=score_headings)
@@ -370,7 +372,8 @@ def compare(
     elif fmt == CompareFormat.html:
         text = render_html(comparison)
     else:
-        console = Console(file=io.StringIO(), width=160, force_terminal=False) if output else Console()
+        console = (Console(file=io.StringIO(), width=PIPED_WIDTH, force_terminal=False) if output
+                   else Console(width=table_width(sys.stdout)))  # piped: as wide as score's tables
         render_comparison_table(comparison, console)
         text = console.file.getvalue() if output else None
     if output:
