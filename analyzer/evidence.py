@@ -7,11 +7,12 @@ projection minus the mean projection, divided by the token count: what deleting 
 away if the other states stayed put. The paragraph's opinion logit is a * (its strongest
 sentence's log-odds, over that sentence's own tokens) + b * (the paragraph head's log-odds, over
 all tokens) + c (`analyzer.postprocess`), so a token's opinion weight is a times its lift in the
-strongest sentence plus b times its lift on the paragraph head; the valence (positive minus
-negative logit) is read on all tokens, and its lifts are carried back through the last layers'
-token mixing to the words they came from (`analyzer.mixing`: in the last layers a charged word's
-meaning sits on its neighbours). It costs a few matrix products on states the scoring pass
-already has. The README compares it with captum's Layer Integrated Gradients on deletion tests
+strongest sentence plus b times its lift on the paragraph head. Sentiment is read on all tokens
+in the direction the paragraph's score P(positive) - P(negative) moves most (`sentiment_mix`: a
+positive paragraph mostly loses its score to neutral, not to negative), and its lifts are carried
+back through the last layers' token mixing to the words they came from (`analyzer.mixing`: in
+the last layers a charged word's meaning sits on its neighbours). It costs a few matrix products
+on states the scoring pass already has. The README compares it with captum's Layer Integrated Gradients on deletion tests
 (`eval.explanations`).
 
 Tokens are summed into whole words (word pieces and the apostrophes and hyphens inside a word),
@@ -77,11 +78,30 @@ class Evidence:
                 "opinion_sentence": self.opinion_sentence, "sentiment_sentence": self.sentiment_sentence}
 
 
+def sentiment_mix(p_positive: float, p_negative: float) -> tuple[float, float]:
+    """The weights of the positive-minus-neutral and the negative-minus-neutral logit in the
+    direction the sentiment score S = P(positive) - P(negative) moves most: its gradient over the
+    three logits is P_c (s_c - S) (s = +1, 0, -1), which sums to zero, i.e. P+ (1 - S) on the
+    first difference and P- (-1 - S) on the second; scaled so that the two add up to one in
+    absolute value, which keeps the weights in log-odds units (a paragraph between positive and
+    negative only gets (positive - negative) / 2). Chosen on the 279 NYT dev sentences (rollout
+    as shipped before, residual 2): deleting the top-3 words beat deleting 3 random ones on 86.3%
+    (mean of 10 random draws) against 85.2% for the fixed positive-minus-negative direction and
+    84.3% for the toward-neutral row alone."""
+    score = p_positive - p_negative
+    toward_positive, toward_negative = p_positive * (1 - score), p_negative * (-1 - score)
+    total = toward_positive - toward_negative
+    if total <= 0:  # saturated: all mass on one class
+        return (1.0, 0.0) if score >= 0 else (0.0, -1.0)
+    return toward_positive / total, toward_negative / total
+
+
 def explain(text: str, prepared: PreparedText, token_scores: np.ndarray, sentence_opinion: np.ndarray,
-            sentence_valence: np.ndarray, paragraph_valence: float, opinion_sentences: list[int],
+            sentence_valence: np.ndarray, sentiment_probs: tuple[float, float], opinion_sentences: list[int],
             paragraph_opinion: dict | None = None) -> Evidence:
-    """Evidence of one paragraph from its per-token projections ([tokens, 3]: sentence opinion,
-    valence, paragraph opinion; `ToneScorer._directions`).
+    """Evidence of one paragraph from its per-token projections ([tokens, 4]: sentence opinion,
+    positive-minus-neutral, paragraph opinion, negative-minus-neutral; `ToneScorer._directions`).
+    `sentiment_probs` are the paragraph's calibrated P(positive) and P(negative).
 
     Opinion words are weighed only in a paragraph labelled opinion (`opinion_sentences` not
     empty, see `opinion_carriers`), so a paragraph of plain reporting points at no words:
@@ -101,10 +121,12 @@ def explain(text: str, prepared: PreparedText, token_scores: np.ndarray, sentenc
     words, word_weight = word_weights(text, prepared, weights)
     opinion_spans = [s for s in _spans(text, words, word_weight) if s.weight > 0][:TOP_SPANS]
     opinion_words = _ranked_words(text, words, word_weight, opinion_spans, 1.0)
-    direction = 1.0 if paragraph_valence >= 0 else -1.0
+    direction = 1.0 if sentiment_probs[0] >= sentiment_probs[1] else -1.0
     sentiment_sentence = int(np.argmax(direction * sentence_valence)) if len(sentence_valence) else None
     # already centred (per window) and rolled back in the forward stage (analyzer.mixing): a lift in the mean
-    words, word_weight = word_weights(text, prepared, token_scores[:, 1] / max(prepared.n_tokens, 1))
+    toward_positive, toward_negative = sentiment_mix(*sentiment_probs)
+    valence = toward_positive * token_scores[:, 1] + toward_negative * token_scores[:, 3]
+    words, word_weight = word_weights(text, prepared, valence / max(prepared.n_tokens, 1))
     sentiment_spans = sorted(_spans(text, words, word_weight), key=lambda s: (s.weight * direction <= 0, -abs(s.weight)))[:TOP_SPANS]
     sentiment_words = _ranked_words(text, words, word_weight, sentiment_spans, direction)
     return Evidence(opinion_spans, sentiment_spans, opinion_sentence, sentiment_sentence, opinion_words, sentiment_words)

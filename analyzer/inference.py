@@ -31,7 +31,9 @@ from analyzer.prepare import PreparedText, TokenArrays, prepare_texts
 
 DEFAULT_MAX_TOKENS = 2048  # padded tokens per batch on the CPU (fastest measured: cache-sized); 16x on a GPU
 DEFAULT_BATCH_ROWS = {"cpu": 128, "cuda": 1024}  # most rows per batch; on a GPU the token budget decides
-VALENCE = 1  # the column of the valence direction in `ToneScorer._directions`
+# The columns of `ToneScorer._directions` that are rolled back (analyzer.mixing): the sentiment
+# head's positive-minus-neutral and negative-minus-neutral rows (analyzer.evidence.sentiment_mix)
+ROLLED_BACK = [1, 3]
 
 
 @dataclass
@@ -43,8 +45,8 @@ class Pooled:
     sentence_own: torch.Tensor  # [sentences, hidden]: zeros where `own_tokens` is 0
     own_tokens: torch.Tensor  # [sentences]: author's own tokens pooled for opinion
     n_sentences: np.ndarray  # [texts]
-    # [all tokens, directions]: each token state on the head directions; the valence column is
-    # centred and rolled back to the tokens it came from (analyzer.mixing)
+    # [all tokens, directions]: each token state on the head directions; the sentiment columns
+    # are centred and rolled back to the tokens they came from (analyzer.mixing)
     token_scores: np.ndarray | None = None
 
 
@@ -57,9 +59,9 @@ class Logits:
     sentence_sentiment: np.ndarray  # [sentences, 3]
     sentence_opinion: np.ndarray  # [sentences]; -inf for a sentence that is all reported speech
     n_tokens: int
-    # with explain: [tokens, 3], each token's state on the sentence opinion, the valence and the
-    # paragraph opinion direction of the heads (a head is linear on a mean, so these add up to the
-    # logits: see analyzer.evidence); valence centred and rolled back (analyzer.mixing)
+    # with explain: [tokens, 4], each token's state on the heads' directions (`ToneScorer._directions`;
+    # a head is linear on a mean, so these add up to the logits: see analyzer.evidence); the two
+    # sentiment columns centred and rolled back (analyzer.mixing)
     token_scores: np.ndarray | None = None
 
 
@@ -73,14 +75,14 @@ class LogitArrays:
     sentence_opinion: np.ndarray  # float64 [sentences]
     n_sentences: np.ndarray  # int64 [texts]
     lengths: np.ndarray  # int64 [texts]: tokens
-    token_scores: np.ndarray | None = None  # float64 [tokens, 2] with explain
+    token_scores: np.ndarray | None = None  # float64 [tokens, 4] with explain
 
     @classmethod
     def zeros(cls, tokens: TokenArrays, explain: bool = False) -> "LogitArrays":
         """All-zero outputs of the right shapes (the benchmark's no-op forward)."""
         n, s = tokens.n_texts, int(tokens.n_sentences.sum())
         return cls(np.zeros((n, 3), np.float32), np.zeros(n), np.zeros((s, 3), np.float32), np.zeros(s),
-                   tokens.n_sentences, tokens.lengths, np.zeros((len(tokens.ids), 3)) if explain else None)
+                   tokens.n_sentences, tokens.lengths, np.zeros((len(tokens.ids), 4)) if explain else None)
 
     def slices(self, counts: Sequence[int]) -> list["LogitArrays"]:
         """Consecutive parts of `counts` texts each (the windows a forward chunk was made of)."""
@@ -220,7 +222,7 @@ class ToneScorer:
             if directions is not None:  # overlapping windows add twice; the counts average them
                 where = position.reshape(-1)  # [CLS], [SEP] and padding point one past the last token
                 projection = hidden @ directions
-                projection[..., VALENCE] = capture.rollout(projection[..., VALENCE], mask)
+                projection[..., ROLLED_BACK] = capture.rollout(projection[..., ROLLED_BACK], mask)
                 token_sums.index_add_(0, where, projection.reshape(-1, directions.shape[1]))
                 token_counts.index_add_(0, where, ones)
         own_tokens, sentence_tokens = own_tokens[:-1], sentence_tokens[:-1]
@@ -262,16 +264,18 @@ class ToneScorer:
         return self.forward_arrays(TokenArrays.of(prepared), explain).per_text()
 
     def _directions(self) -> torch.Tensor:
-        """[hidden, 3]: the sentence opinion head's opinion-minus-reporting row, the sentiment
-        head's positive-minus-negative row and the paragraph opinion head's opinion-minus-reporting
-        row (the paragraph's P(opinion) reads both opinion heads: analyzer.evidence); on the CPU, where
-        the heads' copies live (`pool` moves them to the device)."""
+        """[hidden, 4]: the sentence opinion head's opinion-minus-reporting row, the sentiment
+        head's positive-minus-neutral row, the paragraph opinion head's opinion-minus-reporting
+        row (the paragraph's P(opinion) reads both opinion heads: analyzer.evidence) and the
+        sentiment head's negative-minus-neutral row (with the second, they span the directions the
+        sentiment score can move in); on the CPU, where the heads' copies live (`pool` moves them
+        to the device)."""
         sentiment_head, opinion_head, sentence_opinion_head = self._heads
-        labels = self.config.sentiment_labels
-        valence = sentiment_head.weight[labels.index("positive")] - sentiment_head.weight[labels.index("negative")]
+        rows = {label: sentiment_head.weight[i] for i, label in enumerate(self.config.sentiment_labels)}
         opinion = sentence_opinion_head.weight[1] - sentence_opinion_head.weight[0]
         paragraph_opinion = opinion_head.weight[1] - opinion_head.weight[0]
-        return torch.stack([opinion, valence, paragraph_opinion], 1).detach()
+        return torch.stack([opinion, rows["positive"] - rows["neutral"], paragraph_opinion,
+                            rows["negative"] - rows["neutral"]], 1).detach()
 
 
 def _log_odds(logits: torch.Tensor) -> np.ndarray:

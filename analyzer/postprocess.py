@@ -47,12 +47,16 @@ class Postprocessor:
         self._positive = self.labels.index("positive")
         self._negative = self.labels.index("negative")
 
-    def sentiment(self, logits: np.ndarray) -> SentimentScore:
+    def sentiment_probs(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated class probabilities, unrounded."""
         scaled = (logits + self._bias) / self.config.sentiment_temperature
         if not np.isfinite(scaled).all():
             raise ValueError("the model produced a non-finite sentiment score")
         exp = np.exp(scaled - scaled.max())
-        probs = (exp / exp.sum()).tolist()
+        return exp / exp.sum()
+
+    def sentiment(self, logits: np.ndarray) -> SentimentScore:
+        probs = self.sentiment_probs(logits).tolist()
         rounded = {label: round(p, 4) for label, p in zip(self.labels, probs)}
         label = max(rounded, key=rounded.get)
         return SentimentScore(label, rounded, round(rounded["positive"] - rounded["negative"], 4))
@@ -80,7 +84,7 @@ class Postprocessor:
         if logits.token_scores is not None:
             carriers = opinion_carriers([s.opinion.label == "opinion" for s in sentences], opinion.label == "opinion", logits.sentence_opinion)
             evidence = explain(paragraph.text, prepared, logits.token_scores, logits.sentence_opinion,
-                               self._valence(logits.sentence_sentiment), float(self._valence(logits.sentiment[None])[0]), carriers,
+                               self._valence(logits.sentence_sentiment), self._positive_negative(logits.sentiment), carriers,
                                self.config.paragraph_opinion)
         return ParagraphScore(
             doc_id=doc_id, index=paragraph.index, kind=paragraph.kind, text=paragraph.text,
@@ -104,8 +108,13 @@ class Postprocessor:
         return records
 
     def _valence(self, sentiment_logits: np.ndarray) -> np.ndarray:
-        """Positive minus negative logit: the direction the sentiment evidence is read in."""
+        """Positive minus negative logit of each sentence: which one carries the paragraph's sentiment most."""
         return sentiment_logits[:, self._positive] - sentiment_logits[:, self._negative]
+
+    def _positive_negative(self, sentiment_logits: np.ndarray) -> tuple[float, float]:
+        """The paragraph's calibrated P(positive) and P(negative): the direction its sentiment evidence is read in."""
+        probs = self.sentiment_probs(sentiment_logits)
+        return float(probs[self._positive]), float(probs[self._negative])
 
     def _sentence(self, text: str, span: tuple[int, int], prepared: PreparedText, sentiment_logits, opinion_log_odds) -> SentenceScore:
         start, end = span

@@ -71,6 +71,7 @@ def test_sentiment_evidence_points_at_the_charged_word(analyzer):
 def test_rollout_keeps_the_total_and_ignores_padding(analyzer):
     import torch
 
+    from analyzer.inference import ROLLED_BACK
     from analyzer.mixing import MixingCapture
 
     scorer = analyzer.scorer
@@ -82,11 +83,21 @@ def test_rollout_keeps_the_total_and_ignores_padding(analyzer):
     def rolled(ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode(), capture.hooks():
             hidden = scorer.net.encode(ids, mask).float()
-            return capture.rollout(hidden @ scorer._directions()[:, 1], mask)
+            return capture.rollout(hidden @ scorer._directions()[:, ROLLED_BACK], mask)
     together = rolled(ids, mask)
     short = int(mask[0].sum())
     alone = rolled(ids[:1, :short], mask[:1, :short])
     assert torch.allclose(together[0, :short], alone[0], atol=1e-5)
     assert (together[0, short:] == 0).all()
-    assert torch.allclose(together.sum(1), torch.zeros(2), atol=1e-4)  # rows of each mixing sum to one
+    assert torch.allclose(together.sum(1), torch.zeros(2, len(ROLLED_BACK)), atol=1e-4)  # rows of each mixing sum to one
     assert capture.captured[0] and len(capture.blocks) == 3
+
+
+def test_sentiment_evidence_follows_the_score_towards_the_class_it_would_lose_to():
+    from analyzer.evidence import sentiment_mix
+
+    assert sentiment_mix(0.9, 0.0) == (1.0, 0.0)  # positive against neutral: positive-minus-neutral only
+    assert sentiment_mix(0.0, 0.9) == (0.0, -1.0)  # negative against neutral: towards positive = away from negative
+    assert sentiment_mix(0.5, 0.5) == (0.5, -0.5)  # no neutral mass: (positive - negative) / 2
+    toward_positive, toward_negative = sentiment_mix(0.6, 0.1)
+    assert 0.5 < toward_positive < 1 and toward_positive - toward_negative == 1.0
