@@ -12,8 +12,8 @@ in the direction the paragraph's score P(positive) - P(negative) moves most (`se
 positive paragraph mostly loses its score to neutral, not to negative), and its lifts are carried
 back through the last layers' token mixing to the words they came from (`analyzer.mixing`: in
 the last layers a charged word's meaning sits on its neighbours). It costs a few matrix products
-on states the scoring pass already has. The README compares it with captum's Layer Integrated Gradients on deletion tests
-(`eval.explanations`).
+on states the scoring pass already has. The README compares it with captum's Layer Integrated
+Gradients on deletion tests (`eval.explanations`).
 
 Tokens are summed into whole words (word pieces and the apostrophes and hyphens inside a word),
 adjacent words of the same sign and weight merge into phrases for display, and every span is an

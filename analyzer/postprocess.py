@@ -56,8 +56,10 @@ class Postprocessor:
         return exp / exp.sum()
 
     def sentiment(self, logits: np.ndarray) -> SentimentScore:
-        probs = self.sentiment_probs(logits).tolist()
-        rounded = {label: round(p, 4) for label, p in zip(self.labels, probs)}
+        return self._sentiment_score(self.sentiment_probs(logits))
+
+    def _sentiment_score(self, probs: np.ndarray) -> SentimentScore:
+        rounded = {label: round(p, 4) for label, p in zip(self.labels, probs.tolist())}
         label = max(rounded, key=rounded.get)
         return SentimentScore(label, rounded, round(rounded["positive"] - rounded["negative"], 4))
 
@@ -76,7 +78,8 @@ class Postprocessor:
 
     def paragraph(self, doc_id: str, paragraph: Paragraph, prepared: PreparedText, logits: Logits,
                   score_headings: bool = False) -> ParagraphScore:
-        sentiment = self.sentiment(logits.sentiment)
+        sentiment_probs = self.sentiment_probs(logits.sentiment)
+        sentiment = self._sentiment_score(sentiment_probs)
         opinion = _opinion(self.paragraph_opinion_prob(logits), self.config.opinion_threshold)
         sentences = [self._sentence(paragraph.text, span, prepared, logits.sentence_sentiment[i], logits.sentence_opinion[i])
                      for i, span in enumerate(prepared.sentences)]
@@ -84,7 +87,8 @@ class Postprocessor:
         if logits.token_scores is not None:
             carriers = opinion_carriers([s.opinion.label == "opinion" for s in sentences], opinion.label == "opinion", logits.sentence_opinion)
             evidence = explain(paragraph.text, prepared, logits.token_scores, logits.sentence_opinion,
-                               self._valence(logits.sentence_sentiment), self._positive_negative(logits.sentiment), carriers,
+                               self._valence(logits.sentence_sentiment),
+                               (float(sentiment_probs[self._positive]), float(sentiment_probs[self._negative])), carriers,
                                self.config.paragraph_opinion)
         return ParagraphScore(
             doc_id=doc_id, index=paragraph.index, kind=paragraph.kind, text=paragraph.text,
@@ -110,11 +114,6 @@ class Postprocessor:
     def _valence(self, sentiment_logits: np.ndarray) -> np.ndarray:
         """Positive minus negative logit of each sentence: which one carries the paragraph's sentiment most."""
         return sentiment_logits[:, self._positive] - sentiment_logits[:, self._negative]
-
-    def _positive_negative(self, sentiment_logits: np.ndarray) -> tuple[float, float]:
-        """The paragraph's calibrated P(positive) and P(negative): the direction its sentiment evidence is read in."""
-        probs = self.sentiment_probs(sentiment_logits)
-        return float(probs[self._positive]), float(probs[self._negative])
 
     def _sentence(self, text: str, span: tuple[int, int], prepared: PreparedText, sentiment_logits, opinion_log_odds) -> SentenceScore:
         start, end = span

@@ -80,11 +80,9 @@ def faithfulness(analyzer, units: list[str], task: str, words: list[WordWeights]
     before = _score(analyzer, units, task)
     direction = np.ones(len(units)) if task == "opinion" else np.sign(before)
     top = [delete_spans(text, [(s, e) for s, e, _ in w[:TOP_WORDS]]) for text, w in zip(units, words)]
-    randoms = []
-    for _ in range(RANDOM_DRAWS):
-        for text in units:
-            all_words = [m.span() for m in WORD.finditer(text)]
-            randoms.append(delete_spans(text, rng.sample(all_words, min(TOP_WORDS, len(all_words)))))
+    unit_words = [[m.span() for m in WORD.finditer(text)] for text in units]
+    randoms = [delete_spans(text, rng.sample(spans, min(TOP_WORDS, len(spans))))
+               for _ in range(RANDOM_DRAWS) for text, spans in zip(units, unit_words)]
     drop_top = direction * (before - _score(analyzer, top, task))
     drop_random = direction * (before - _score(analyzer, randoms, task).reshape(RANDOM_DRAWS, len(units)))  # [draws, units]
     result = {"units": len(units), "comprehensiveness": round(float(drop_top.mean()), 4),
