@@ -141,17 +141,17 @@ Embedder = Callable[[list[ParagraphScore]], "np.ndarray | None"]
 def _base_encoder():
     """The plain pretrained MiniLM (no adapter) and its tokenizer, loaded once per process.
 
-    Its weights are bf16 where the CPU has bf16 matrix units (AMX), as the scorer's are: there the
-    pass runs ~3x faster than in fp32 (2,000 BBC paragraphs: 8.5 s vs 25.6 s), and alignment only
+    Its weights are bf16 where the CPU multiplies bf16 in hardware, as the scorer's are: with AMX
+    the pass runs ~3x faster than in fp32 (2,000 BBC paragraphs: 8.5 s vs 25.6 s), and alignment only
     compares cosines, which bf16 embeddings keep within 1e-4 of the fp32 ones.
     """
     import torch
     from transformers import AutoTokenizer
 
-    from analyzer.inference import cpu_has_bf16_matrix_units
+    from analyzer.inference import cpu_has_fast_bf16
     from analyzer.model import load_encoder, locate_base_model
 
-    dtype = torch.bfloat16 if cpu_has_bf16_matrix_units() else torch.float32
+    dtype = torch.bfloat16 if cpu_has_fast_bf16() else torch.float32
     return AutoTokenizer.from_pretrained(str(locate_base_model())), load_encoder(dtype=dtype).eval()
 
 

@@ -193,7 +193,7 @@ def score(
     resume: bool = typer.Option(False, "--resume", help="Continue a stopped run: keep the documents already in --output and append the rest."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Most paragraphs in one forward pass (default 128 on the CPU, 1024 on CUDA)."),
     device: Device = typer.Option(Device.auto, "--device", help="auto picks CUDA when present."),
-    precision: Precision = typer.Option(Precision.auto, "--precision", help="Encoder arithmetic (auto: bf16 on CUDA and on CPUs with AMX, else fp32)."),
+    precision: Precision = typer.Option(Precision.auto, "--precision", help="Encoder arithmetic (auto: bf16 on CUDA and on CPUs with AMX or AVX512-BF16, else fp32)."),
     no_segment: bool = typer.Option(False, "--no-segment", help="Each input text is one unit (for single sentences)."),
     model_dir: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the shipped tone-v2)."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes that prepare and finish documents (default: none on the CPU, where the model needs the cores; on CUDA one per core but one, up to 16); capped by cores and memory."),
