@@ -221,7 +221,7 @@ def score(
         total = count_documents(paths, exclude=exclude)
     except InputPathError as error:
         target.abandon()
-        _fail(error.format_message(), 2)
+        _fail(str(error), 2)
     records, last_done = _skip_completed(iter(records), done)
     analyzer = Analyzer(model_dir=model_dir, device=_checked_device(device), batch_size=batch_size, workers=workers,
                         precision=precision.value)
@@ -353,7 +353,7 @@ def compare(
     try:
         documents = list(read_inputs([a, b]))
     except InputPathError as error:
-        _fail(error.format_message(), 2)
+        _fail(str(error), 2)
     if len(documents) != 2:
         _fail("compare takes two documents: two text or HTML files", 2)
     for document in documents:

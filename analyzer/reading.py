@@ -34,8 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Self, TextIO
 
-import click
-
 from analyzer.decoding import NotText, bom_encoding, check_text, decode, html_to_text
 from analyzer.records import Document, ErrorRecord
 
@@ -62,8 +60,9 @@ JSONL_LINE = "jsonl-line"  # one non-blank line of a JSONL file
 STDIN_KIND = "stdin"  # standard input, read as one document
 
 
-class InputPathError(click.UsageError):
-    """An input path does not exist: a usage error (exit status 2), raised before any reading."""
+class InputPathError(ValueError):
+    """An input path does not exist: the CLI reports it as a usage error (exit status 2); raised
+    before any reading. Not a click class: this module serves the library and the Ray engine too."""
 
 
 class _BadInput(ValueError):
@@ -439,14 +438,16 @@ def _jsonl_record(source: Source) -> Record:
         return ErrorRecord(doc_id, f"'id' is {error} on line {lineno}")
     except RecursionError:
         return ErrorRecord(doc_id, f"'id' is nested too deeply on line {lineno}")
+    # named by its own id from here on, the record says which file the line is in
+    where = f"line {lineno}" if doc_id == f"{path}:{lineno}" else f"line {lineno} of {path}"
     if "text" not in record:
-        return ErrorRecord(doc_id, f"missing 'text' field on line {lineno}")
+        return ErrorRecord(doc_id, f"missing 'text' field on {where}")
     if not isinstance(record["text"], str):
-        return ErrorRecord(doc_id, f"'text' is not a string on line {lineno}")
+        return ErrorRecord(doc_id, f"'text' is not a string on {where}")
     try:
         return _document(doc_id, record["text"], encoding)
     except (_BadInput, NotText) as error:
-        return ErrorRecord(doc_id, f"{error} on line {lineno}")
+        return ErrorRecord(doc_id, f"{error} on {where}")
 
 
 def _document(doc_id: str, text: str, encoding: str = "utf-8") -> Document:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 
-import click
 import pytest
 
 from analyzer.decoding import html_to_text
@@ -164,10 +165,10 @@ def test_bad_inputs_become_error_records_and_the_batch_goes_on(tmp_path: Path) -
         ErrorRecord(str(blank_html), "empty document"),
         Document("ok1", "Fine."),
         ErrorRecord(f"{jsonl}:2", "malformed JSON on line 2: Unterminated string starting at (column 26)"),
-        ErrorRecord("no-text", "missing 'text' field on line 3"),
+        ErrorRecord("no-text", f"missing 'text' field on line 3 of {jsonl}"),
         ErrorRecord(f"{jsonl}:4", "'text' is not a string on line 4"),
         ErrorRecord(f"{jsonl}:5", "line 5 is not a JSON object"),
-        ErrorRecord("empty", "empty document on line 6"),
+        ErrorRecord("empty", f"empty document on line 6 of {jsonl}"),
         Document("ok2", "Also fine."),
         ErrorRecord(str(empty_jsonl), "no documents in JSONL file"),
         Document(str(good), "A good article."),
@@ -207,10 +208,12 @@ def test_unreadable_file_is_an_error_record(tmp_path: Path) -> None:
 def test_missing_path_is_a_usage_error_before_anything_is_read(tmp_path: Path) -> None:
     good = write(tmp_path / "good.txt", "A good article.")
     missing = tmp_path / "missing.txt"
-    with pytest.raises(InputPathError, match="missing.txt") as raised:
+    with pytest.raises(InputPathError, match="missing.txt"):
         read_inputs([str(good), str(missing)])  # raised at the call, not on the first next()
-    assert isinstance(raised.value, click.UsageError)
-    assert raised.value.exit_code == 2
+    for command in (["score", str(good), str(missing)], ["compare", str(good), str(missing)]):
+        completed = subprocess.run([sys.executable, "-m", "analyzer", *command], capture_output=True, text=True, timeout=120)
+        assert completed.returncode == 2 and completed.stdout == ""  # a usage error; nothing scored
+        assert completed.stderr.strip().splitlines() == [f"error: no such file or directory: {missing}"]
 
 
 def test_large_jsonl_streams_line_by_line(tmp_path: Path) -> None:

@@ -109,7 +109,7 @@ def test_utf16_jsonl_file(tmp_path: Path) -> None:
     assert read([path]) == [
         Document("a", "Première “ligne”.", "utf-16"),
         Document("b", "Second.", "utf-16"),
-        ErrorRecord("c", "not valid Unicode (lone surrogate U+D800) on line 4"),
+        ErrorRecord("c", f"not valid Unicode (lone surrogate U+D800) on line 4 of {path}"),
     ]
     assert count_documents([str(path)]) == 3
 
@@ -126,7 +126,7 @@ def test_lone_surrogates_and_deep_nesting_in_jsonl_are_error_records(tmp_path: P
     ]
     path = write(tmp_path / "docs.jsonl", "\n".join(lines) + "\n")
     assert read([path]) == [
-        ErrorRecord("1", "not valid Unicode (lone surrogate U+D800) on line 1"),
+        ErrorRecord("1", f"not valid Unicode (lone surrogate U+D800) on line 1 of {path}"),
         ErrorRecord(f"{path}:2", "malformed JSON on line 2: nested too deeply"),
         ErrorRecord(f"{path}:3", "malformed JSON on line 3: nested too deeply"),
         ErrorRecord(f"{path}:4", "'id' is not valid Unicode (lone surrogate U+DC00) on line 4"),
