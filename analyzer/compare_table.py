@@ -53,7 +53,7 @@ def _similarity_cell(row: Row) -> Text:
 
 def rows_table(comparison: Comparison) -> Table:
     """One line per aligned row; unmatched paragraphs face a dash, moved pairs are marked ↕."""
-    table = Table(title="Aligned paragraphs (A | B)", caption="op: P(opinion); tone ▼ negative ● neutral ▲ positive",
+    table = Table(title="Aligned paragraphs (A | B)", caption="op: P(opinion), bold when labelled opinion; tone ▼ negative ● neutral ▲ positive",
                   expand=True)
     for header, justify in (
         ("A¶", "right"), ("A text", "left"), ("op A", "right"), ("sim", "right"),

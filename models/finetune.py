@@ -135,7 +135,7 @@ def distillation_rows(tokenizer, recipe: FinetuneRecipe, rng: random.Random) -> 
             paragraphs += [" ".join(sentences[i:i + 3]) for i in range(0, min(len(sentences), 12), 3)]
     paragraphs = rng.sample(paragraphs, recipe.distill_paragraphs)
     prepared = prepare_texts(tokenizer, paragraphs)
-    teacher = ToneScorer(model_dir=Path("models/tone-v1"), device="cpu")
+    teacher = ToneScorer(model_dir=Path("models/tone-v1"), device="cpu", precision="fp32")  # fp32 on every CPU
     post = Postprocessor(teacher.config)
     sentences = [text[s:e] for text, p in zip(paragraphs, prepared) for s, e in p.sentences]
     probs = iter(post.sentence_opinion_prob(x.opinion) for x in teacher.forward(teacher.prepare(sentences)))

@@ -186,7 +186,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=Path("models/tone-v1"))
     parser.add_argument("--data-dir", type=Path, default=None)
     args = parser.parse_args()
-    scorer = ToneScorer(model_dir=args.model, device="cpu")
+    scorer = ToneScorer(model_dir=args.model, device="cpu", precision="fp32")  # the recipe is the same on every CPU
     tables = opinion_tables(scorer, args.data_dir)
     for values in itertools.product(*GRID.values()):
         recipe = HeadRecipe(**dict(zip(GRID, values)))

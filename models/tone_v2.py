@@ -147,7 +147,8 @@ def write_model(run: Path, checkpoint: str, model_dir: Path, version: str) -> di
     }
     (model_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     write_manifest(model_dir)  # the provisional config's, so that the calibration can load the model
-    calibration = calibrate(ToneScorer(model_dir=model_dir, device="cpu"))
+    # fp32, so that the calibration (and so the shipped config) is the same on every CPU
+    calibration = calibrate(ToneScorer(model_dir=model_dir, device="cpu", precision="fp32"))
     for key in ("thresholds", "biases"):
         config[key] = calibration[key]
     config["temperatures"].update(calibration["temperatures"])
