@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
+from analyzer.decoding import check_text
 from analyzer.engine import CHUNK_PARAGRAPHS, CpuStages, LocalEngine, Options, Output, WindowOutput, _start_worker
 from analyzer.postprocess import Postprocessor
 from analyzer.inference import ToneScorer
@@ -102,6 +103,8 @@ class Analyzer:
 
     def windows(self, documents: Iterable[Document | ErrorRecord | str], options: Options, explain: bool = False) -> Iterator[WindowOutput]:
         """The engine's outputs window by window, with where its forward chunks end (for a clean stop)."""
+        if isinstance(documents, str):  # iterating it would score each character as a document
+            raise TypeError("score takes an iterable of documents or texts, not one str: pass [text]")
         items = (Document(str(n), item) if isinstance(item, str) else item for n, item in enumerate(documents))
         return self.engine(explain).run(items, options)
 
@@ -112,7 +115,14 @@ class Analyzer:
                            self._pool(stages), self.workers)
 
     def score_texts(self, texts: Sequence[str], explain: bool = False) -> list[ParagraphScore]:
-        """Each text scored as one unit (no segmentation): for sentences and evaluation."""
+        """Each text scored as one unit (no segmentation): for sentences and evaluation. Raises
+        ValueError on a text that is blank or not valid Unicode (it has no score)."""
+        if isinstance(texts, str):
+            raise TypeError("score_texts takes a sequence of texts, not one str: pass [text]")
+        for number, text in enumerate(texts):
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError(f"text {number} is {'blank' if isinstance(text, str) else type(text).__name__}: nothing to score")
+            check_text(text)  # NotText, a ValueError, names a lone surrogate
         prepared = self.scorer.prepare(list(texts))
         logits = self.scorer.forward(prepared, explain=explain)
         return [self.postprocessor.paragraph(str(i), Paragraph(0, "body", text), p, r)

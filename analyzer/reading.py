@@ -119,7 +119,10 @@ def read_sources(paths: Sequence[str], stdin: TextIO | BinaryIO | None = None, *
 def load(item: Source | Record) -> Record:
     """The Document or ErrorRecord a Source becomes (the worker processes' part): a file is read
     here (refused unopened if it is no longer a regular file, and within its size limit), bytes
-    are decoded, a JSONL line's JSON and an HTML page parsed. Records pass through unchanged."""
+    are decoded, a JSONL line's JSON and an HTML page parsed. A Document built by a caller (the
+    Python API) is held to the rules a read one meets; error records pass through unchanged."""
+    if isinstance(item, Document):
+        return _checked(item)
     if not isinstance(item, Source):
         return item
     if item.kind == JSONL_LINE:
@@ -448,6 +451,22 @@ def _jsonl_record(source: Source) -> Record:
         return _document(doc_id, record["text"], encoding)
     except (_BadInput, NotText) as error:
         return ErrorRecord(doc_id, f"{error} on {where}")
+
+
+def _checked(document: Document) -> Record:
+    """The document, or why it cannot be scored (a lone surrogate would stop the tokenizer, and
+    with it the whole batch)."""
+    doc_id = str(document.doc_id)
+    try:
+        check_text(doc_id)
+    except NotText as error:
+        return ErrorRecord(doc_id.encode("utf-8", "backslashreplace").decode("utf-8"), f"the id is {error}")
+    if not isinstance(document.text, str):
+        return ErrorRecord(doc_id, f"the text is a {type(document.text).__name__}, not a str")
+    try:
+        return _document(doc_id, document.text, document.encoding)
+    except (_BadInput, NotText) as error:
+        return ErrorRecord(doc_id, str(error))
 
 
 def _document(doc_id: str, text: str, encoding: str = "utf-8") -> Document:

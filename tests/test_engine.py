@@ -90,3 +90,28 @@ def test_import_and_help_do_not_load_torch():
         timings.append(time.perf_counter() - started)
         assert result.returncode == 0 and "score" in result.stdout
     assert min(timings) < 1.0, f"analyzer --help took {min(timings):.2f} s at best"
+
+
+def test_api_documents_that_cannot_be_scored_are_error_records_and_the_batch_goes_on(analyzer):
+    """A Document built in Python meets the rules a read one does: a lone surrogate (which stops
+    the tokenizer) or a blank text is that document's error record, not an exception."""
+    from analyzer.records import Document, ErrorRecord
+
+    documents = [Document("g1", "The vote passed on Tuesday."), Document("bad", "x \ud800 y"),
+                 Document("\udc00", "Fine text."), Document("blank", "  "), Document("g2", "It was a shameful vote.")]
+    records = list(analyzer.score(documents))
+    assert [type(r).__name__ for r in records] == ["DocumentScore", "ErrorRecord", "ErrorRecord", "ErrorRecord", "DocumentScore"]
+    assert records[1] == ErrorRecord("bad", "not valid Unicode (lone surrogate U+D800)")
+    assert records[2].doc_id == "\\udc00" and "lone surrogate" in records[2].error  # an id every output can encode
+    assert records[3] == ErrorRecord("blank", "empty document")
+
+
+def test_api_refuses_one_string_and_texts_without_a_score(analyzer):
+    with pytest.raises(TypeError, match="pass \\[text\\]"):
+        list(analyzer.score("The vote passed."))  # not one document per character
+    with pytest.raises(TypeError, match="pass \\[text\\]"):
+        analyzer.score_texts("The vote passed.")
+    with pytest.raises(ValueError, match="text 1 is blank"):
+        analyzer.score_texts(["The vote passed.", "   "])
+    with pytest.raises(ValueError, match="lone surrogate"):
+        analyzer.score_texts(["x \ud800"])
