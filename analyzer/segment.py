@@ -145,8 +145,9 @@ BOILERPLATE_PATTERNS: tuple[tuple[str, str], ...] = (
      r"\S\s*/\s*(?:getty images|reuters|ap(?: photo)?|afp|epa(?:-efe)?|shutterstock|alamy"
      r"|bloomberg(?: via getty images)?)\W*$"),
     ("reuters ap afp bloomberg pa getty", r"^\W*\((?:reuters|ap|afp|bloomberg|pa|getty images)\)\W*$"),
-    # copyright lines ("©" counts as a word)
-    ("© rights copyright c", r"©|\ball rights reserved\b|\bcopyright (?:©|\(c\)|\d{4})|\(c\) ?\d{4}"),
+    # copyright lines ("©" counts as a word): a "©" that starts a word, so that the "Ã©" of
+    # mis-decoded text ("cafÃ©") does not make its sentence boilerplate
+    ("© rights copyright c", r"(?:^|[\s(])©|\ball rights reserved\b|\bcopyright (?:©|\(c\)|\d{4})|\(c\) ?\d{4}"),
 )
 # A byline ("By Jane Doe", "By Jane Doe and John Roe, Reuters"): case-sensitive, so that
 # "By the Numbers" stays a heading, and without closing punctuation, so that "By Friday, ..."
@@ -278,16 +279,28 @@ def _wrap_width(groups: list[list[str]]) -> float | None:
 
 
 def _split_group(lines: list[str], width: float | None) -> Iterator[str]:
-    """One paragraph per line, or, in hard-wrapped text, the lines joined up to each paragraph end."""
+    """One paragraph per line, or, in hard-wrapped text, the lines joined up to each paragraph end.
+    Either way a line that stops mid-sentence runs on into a next line that starts in lower case
+    ("The mayor said on Monday" / "that the budget ..."): a break inside a sentence, not a heading."""
     if width is None:
-        yield from lines
-        return
+        width = 0.0  # no line ends a wrapped run; only the mid-sentence breaks join lines
     current: list[str] = []
     for line, following in zip(lines, [*lines[1:], None]):
         current.append(line)
-        if following is None or _MARKDOWN_HEADING.match(line) or _starts_block(following) or _ends_wrapped(line, width):
+        if following is None or _MARKDOWN_HEADING.match(line) or _starts_block(following):
+            breaks = True
+        elif _runs_on(line, following):
+            breaks = False
+        else:
+            breaks = not width or _ends_wrapped(line, width)
+        if breaks:
             yield _join_wrapped(current)
             current = []
+
+
+def _runs_on(line: str, following: str) -> bool:
+    """A sentence broken across two lines: no sentence end, and the next line goes on in lower case."""
+    return following[:1].islower() and not _SENTENCE_END.search(line)
 
 
 def _starts_block(line: str) -> bool:

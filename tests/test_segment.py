@@ -435,3 +435,20 @@ def test_bbc_fixture_date_and_kick_off_time_are_boilerplate(bbc: dict[str, str])
         ("boilerplate", "Tuesday, 1 March"),
         ("boilerplate", "2000 GMT"),
     ]
+
+
+def test_copyright_sign_inside_a_word_is_not_boilerplate():
+    """Mis-decoded UTF-8 ("cafÃ©", common on scraped pages) holds a "©": its sentence stays body,
+    while a real notice ("© 2005 BBC", "Photo ©John Smith") is boilerplate."""
+    lead = "Headline here\n\nThe first body paragraph is long enough to be body text for sure.\n\n"
+    for text, kind in (("Prices at the cafÃ© rose to Â£5 on Monday, the owner said.", "body"),
+                       ("The council met on Tuesday and it was a cafÃ©.", "body"),
+                       ("© 2005 BBC", "boilerplate"), ("Photo ©John Smith", "boilerplate"), ("Copyright © Reuters", "boilerplate")):
+        assert [p.kind for p in segment(lead + text)][2:] == [kind], text
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_line_break_inside_a_sentence_is_not_a_heading(newline):
+    text = newline.join(["Budget row", "", "The mayor said on Monday", "that the budget was balanced. It is a shameful lie."])
+    assert [(p.kind, p.text) for p in segment(text)] == [
+        ("headline", "Budget row"), ("body", "The mayor said on Monday that the budget was balanced. It is a shameful lie.")]
