@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import itertools
 import os
-import re
 import signal
 import sys
 import time
@@ -21,13 +20,12 @@ from typing import Any, Iterator, Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from analyzer.output import Completed, Output, OutputError, check_target, completed_documents
 from analyzer.reading import FOLDER_SUFFIXES, MAX_DOCUMENT_BYTES, STDIN, InputPathError, count_documents, load, read_inputs, read_sources
 from analyzer.records import ErrorRecord
-from analyzer.writers import PIPED_WIDTH, Writer, table_width
+from analyzer.writers import PIPED_WIDTH, Writer, safe_text, table_width
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Score news paragraphs for sentiment and opinion vs. reporting, and contrast two versions of a story.")
@@ -58,15 +56,6 @@ class Device(str, Enum):
     auto = "auto"
     cpu = "cpu"
     cuda = "cuda"
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def safe_text(text: str) -> str:
-    """User text (ids, paths, messages) as it may reach a terminal: control characters escaped
-    (no escape sequence from an id reaches the terminal) and never read as rich markup."""
-    return escape(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
 
 
 def _fail(message: str, status: int = 1) -> None:

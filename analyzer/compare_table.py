@@ -9,6 +9,7 @@ from rich.text import Text
 
 from analyzer.compare import TONE_MARK, Comparison, Row, aggregates_side_by_side
 from analyzer.records import ParagraphScore
+from analyzer.writers import visible_controls
 
 SNIPPET = 60
 TONE_STYLE = {"negative": "red", "positive": "green", "neutral": "dim"}
@@ -33,8 +34,8 @@ def _text_cell(p: ParagraphScore | None) -> Text:
     if p is None:
         return Text("—", style="dim")
     if p.kind != "body":
-        return Text(f"[{p.kind}] {snippet(p.text)}", style="dim italic")
-    return Text(snippet(p.text))
+        return Text(f"[{p.kind}] {visible_controls(snippet(p.text))}", style="dim italic")
+    return Text(visible_controls(snippet(p.text)))
 
 
 def _scores_cell(p: ParagraphScore | None) -> Text:
@@ -83,4 +84,5 @@ def render_comparison_table(comparison: Comparison, console: Console) -> None:
     """Print the aggregates, the aligned rows and the summary to a rich console."""
     console.print(aggregates_table(comparison))
     console.print(rows_table(comparison))
-    console.print(Panel("\n".join(f"• {s}" for s in comparison.summary), title="Summary"))
+    # a Text: the summary quotes the documents' words, which must not be read as markup
+    console.print(Panel(Text(visible_controls("\n".join(f"• {s}" for s in comparison.summary))), title="Summary"))

@@ -7,10 +7,9 @@ For reading one article (or a few) rather than comparing two versions: `analyzer
 
 from __future__ import annotations
 
-from html import escape
 from string import Template
 
-from analyzer.html_report import EVIDENCE_LEGEND, HEAD, SCALE_LEGEND, STYLE, _attrs, _scores_line, evidence_weight_scale, highlighted, opinion_colour
+from analyzer.html_report import EVIDENCE_LEGEND, HEAD, SCALE_LEGEND, STYLE, _attrs, _scores_line, escape_text, evidence_weight_scale, highlighted, opinion_colour
 from analyzer.records import DocumentScore, ErrorRecord
 
 DOCUMENT_STYLE = """
@@ -35,7 +34,7 @@ $documents
 
 def _paragraph(p, scale: float) -> str:
     if p.kind != "body":
-        return f'<div {_attrs(class_=f"para other kind-{p.kind}", data_index=p.index, data_kind=p.kind)}><span class="kind">{escape(p.kind)}</span><p>{escape(p.text)}</p></div>'
+        return f'<div {_attrs(class_=f"para other kind-{p.kind}", data_index=p.index, data_kind=p.kind)}><span class="kind">{escape_text(p.kind)}</span><p>{escape_text(p.text)}</p></div>'
     strongest = ""
     if p.evidence is not None and p.evidence.opinion_sentence is not None and p.opinion.label == "opinion":
         sentence = p.sentences[p.evidence.opinion_sentence]
@@ -47,17 +46,17 @@ def _paragraph(p, scale: float) -> str:
 
 def _document(record: DocumentScore | ErrorRecord) -> str:
     if isinstance(record, ErrorRecord):
-        return f'<section class="document" data-doc="{escape(record.doc_id)}"><h2>{escape(record.doc_id)}</h2><p class="error">error: {escape(record.error)}</p></section>'
+        return f'<section class="document" data-doc="{escape_text(record.doc_id)}"><h2>{escape_text(record.doc_id)}</h2><p class="error">error: {escape_text(record.error)}</p></section>'
     scale = evidence_weight_scale(record.paragraphs)
     share = record.aggregates["opinion_share"]
-    summary = f'<p class="ids">opinion share {share:.2f} · model {escape(record.model)}</p>' if share is not None else ""
+    summary = f'<p class="ids">opinion share {share:.2f} · model {escape_text(record.model)}</p>' if share is not None else ""
     paragraphs = "\n".join(_paragraph(p, scale) for p in record.paragraphs)
-    return f'<section class="document" data-doc="{escape(record.doc_id)}"><h2>{escape(record.doc_id)}</h2>{summary}{paragraphs}</section>'
+    return f'<section class="document" data-doc="{escape_text(record.doc_id)}"><h2>{escape_text(record.doc_id)}</h2>{summary}{paragraphs}</section>'
 
 
 def render_documents(records: list[DocumentScore | ErrorRecord]) -> str:
     """One page for the scored documents, in input order."""
     title = "Where the framing is" if len(records) != 1 else f"Where the framing is: {records[0].doc_id}"
     legend = f'<p class="legend">{SCALE_LEGEND}<br>{EVIDENCE_LEGEND}</p>'
-    return PAGE.substitute(title=escape(title), style=STYLE + DOCUMENT_STYLE, legend=legend,
+    return PAGE.substitute(title=escape_text(title), style=STYLE + DOCUMENT_STYLE, legend=legend,
                            documents="\n".join(_document(r) for r in records))

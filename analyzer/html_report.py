@@ -1,18 +1,24 @@
 """A self-contained HTML side-by-side report of a comparison.
 
 One file, no network: inline CSS, an inline SVG chart, no scripts, no fonts or images to fetch.
-Every piece of document text goes through `html.escape`. The DOM carries data attributes
+Every piece of document text goes through `html.escape` (control characters made visible first). The DOM carries data attributes
 (`data-row`, `data-a-index`, `data-b-index`, `data-summary`, `data-gap`, ...) so that tests
 and tools can read the page back.
 """
 
 from __future__ import annotations
 
-from html import escape
+from html import escape as escape_html
 from string import Template
 
 from analyzer.compare import TONE_MARK, Comparison, Row, aggregates_side_by_side
 from analyzer.records import ParagraphScore
+from analyzer.writers import visible_controls
+
+
+def escape_text(text: str) -> str:
+    """User text for HTML: markup characters escaped, control characters (which HTML forbids) made visible."""
+    return escape_html(visible_controls(text))
 
 SERIES = {"a": ("#b35900", ""), "b": ("#1f5f99", "5 3")}  # colour, dash pattern (print-safe)
 CHART_W, CHART_H, PAD = 640, 170, 34
@@ -32,7 +38,7 @@ def _attrs(**values: object) -> str:
         if value is None or value is False:
             continue
         key = name.rstrip("_").replace("_", "-")
-        parts.append(key if value is True else f'{key}="{escape(str(value))}"')
+        parts.append(key if value is True else f'{key}="{escape_text(str(value))}"')
     return " ".join(parts)
 
 
@@ -53,14 +59,14 @@ def highlighted(p: ParagraphScore, scale: float) -> str:
     (stronger = deeper), and, when the paragraph has a sentiment, its strongest words in that
     direction underlined red (negative) or green (positive); weights on hover."""
     if p.evidence is None:
-        return escape(p.text)
+        return escape_text(p.text)
     opinion = [(s.start, s.end, s.weight) for s in p.evidence.opinion]
     direction = {"negative": -1, "positive": 1}.get(p.sentiment.label, 0)
     sentiment = [(s.start, s.end, s.weight) for s in p.evidence.sentiment if s.weight * direction > 0][:SENTIMENT_MARKS]
     cuts = sorted({0, len(p.text), *(x for s, e, _ in opinion + sentiment for x in (s, e))})
     parts = []
     for start, end in zip(cuts, cuts[1:]):
-        piece = escape(p.text[start:end])
+        piece = escape_text(p.text[start:end])
         op = next((w for s, e, w in opinion if s <= start and end <= e), None)
         se = next((w for s, e, w in sentiment if s <= start and end <= e), None)
         if op is None and se is None:
@@ -81,9 +87,9 @@ def highlighted(p: ParagraphScore, scale: float) -> str:
 def _scores_line(p: ParagraphScore) -> str:
     mark = TONE_MARK.get(p.tone, "●")
     return (
-        f'<div class="meta"><span class="tone tone-{escape(p.tone)}">{mark} {escape(p.tone)} tone</span>'
+        f'<div class="meta"><span class="tone tone-{escape_text(p.tone)}">{mark} {escape_text(p.tone)} tone</span>'
         f'<span class="op">opinion {p.opinion.prob:.2f}</span>'
-        f'<span class="sent">sentiment {escape(p.sentiment.label)} {p.sentiment.score:+.2f}</span></div>'
+        f'<span class="sent">sentiment {escape_text(p.sentiment.label)} {p.sentiment.score:+.2f}</span></div>'
     )
 
 
@@ -91,7 +97,7 @@ def paragraph_cell(p: ParagraphScore, side: str, moved: bool = False, scale: flo
     """A paragraph: coloured by opinion probability, bordered and marked by tone; others greyed."""
     if p.kind != "body":
         attrs = _attrs(class_=f"para other kind-{p.kind}", data_side=side, data_kind=p.kind, data_index=p.index)
-        return f'<td {attrs}><span class="kind">{escape(p.kind)}</span><p>{escape(p.text)}</p></td>'
+        return f'<td {attrs}><span class="kind">{escape_text(p.kind)}</span><p>{escape_text(p.text)}</p></td>'
     attrs = _attrs(
         class_=f"para body tone-{p.tone}{' moved' if moved else ''}",
         style=f"background-color: {opinion_colour(p.opinion.prob)}",
@@ -124,7 +130,7 @@ def _similarity_cell(row: Row) -> str:
     return (
         f'<td class="sim" title="lexical {pair.lexical:.2f}'
         f'{"" if pair.margin is None else f", embedding margin {pair.margin:.2f}"}">'
-        f"<b>{pair.similarity:.2f}</b><small>{escape(pair.match)}</small>"
+        f"<b>{pair.similarity:.2f}</b><small>{escape_text(pair.match)}</small>"
         f'<small>Δop {pair.opinion_delta:+.2f}</small></td>'
     )
 
@@ -149,7 +155,7 @@ def row_html(row: Row, scale: float) -> str:
 
 def aggregates_html(comparison: Comparison) -> str:
     body = "".join(
-        f"<tr><th>{escape(label)}</th><td>{escape(a)}</td><td>{escape(b)}</td></tr>"
+        f"<tr><th>{escape_text(label)}</th><td>{escape_text(a)}</td><td>{escape_text(b)}</td></tr>"
         for label, a, b in aggregates_side_by_side(comparison)
     )
     return (
@@ -217,7 +223,7 @@ def chart_svg(comparison: Comparison) -> str:
 
 
 def summary_html(comparison: Comparison) -> str:
-    items = "".join(f"<li>{escape(sentence)}</li>" for sentence in comparison.summary)
+    items = "".join(f"<li>{escape_text(sentence)}</li>" for sentence in comparison.summary)
     return f'<section id="summary" class="summary" data-summary><h2>In short</h2><ul>{items}</ul></section>'
 
 
@@ -333,9 +339,9 @@ def render_html(comparison: Comparison) -> str:
     return PAGE.substitute(
         title="How two versions tell the story",
         style=STYLE,
-        a_id=escape(a.doc_id),
-        b_id=escape(b.doc_id),
-        model=escape(a.model if a.model == b.model else f"{a.model} / {b.model}"),
+        a_id=escape_text(a.doc_id),
+        b_id=escape_text(b.doc_id),
+        model=escape_text(a.model if a.model == b.model else f"{a.model} / {b.model}"),
         threshold=f"{comparison.threshold:.2f}",
         aggregates=aggregates_html(comparison),
         chart=chart_svg(comparison),

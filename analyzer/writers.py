@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable, TextIO
 
@@ -17,6 +18,20 @@ from rich.markup import escape
 from rich.table import Table
 
 from analyzer.records import DocumentScore, ErrorRecord
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def visible_controls(text: str) -> str:
+    """Control characters as visible escapes ("\\x1b"): an id or a text never moves a terminal's
+    cursor or colours (escape sequences) and never puts a character HTML forbids in a report."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def safe_text(text: str) -> str:
+    """User text (ids, paths, messages, paragraphs) for a rich console: controls escaped and
+    never read as rich markup."""
+    return escape(visible_controls(text))
 
 Record = DocumentScore | ErrorRecord
 
@@ -173,8 +188,8 @@ def _evidence_cell(evidence: dict | None) -> str:
     if not evidence:
         return ""
     if evidence["opinion"]:
-        return ", ".join(f"“{escape(s['text'])}”" for s in evidence["opinion"][:3])
-    return ", ".join(f"{'+' if s['weight'] > 0 else '−'}“{escape(s['text'])}”" for s in evidence["sentiment"][:3])
+        return ", ".join(f"“{safe_text(s['text'])}”" for s in evidence["opinion"][:3])
+    return ", ".join(f"{'+' if s['weight'] > 0 else '−'}“{safe_text(s['text'])}”" for s in evidence["sentiment"][:3])
 
 
 TABLE_TEXT_CHARS = 160  # a paragraph's text in a table cell, cut at a word boundary
@@ -233,13 +248,13 @@ def render_table(table_rows: Iterable[dict[str, Any]], level: str, console: Cons
             else:
                 table.add_column(column, no_wrap=True, overflow="ellipsis", max_width=(24 if wide else 12) if column == "doc" else None)
         for row in table_rows:
-            doc = [escape(names[row["doc_id"]])] if with_doc else []
+            doc = [safe_text(names[row["doc_id"]])] if with_doc else []
             if "error" in row:
-                table.add_row(*doc, "", "[red]error[/]", escape(row["error"]), *[""] * (len(columns) - 3 - len(doc) + explained))
+                table.add_row(*doc, "", "[red]error[/]", safe_text(row["error"]), *[""] * (len(columns) - 3 - len(doc) + explained))
                 continue
             dim = "" if row["kind"] == "body" else "[dim]"
             number = str(row["index"]) if "index" in row else f"{row['paragraph_index']}:{row['start']}"
-            cells = [*doc, number, row["kind"], f"{dim}{escape(clip(row['text']))}"]
+            cells = [*doc, number, row["kind"], f"{dim}{safe_text(clip(row['text']))}"]
             cells += ([row["sentiment"]["label"]] if wide else []) + [f"{row['sentiment']['score']:+.2f}"]
             cells += ([row["opinion"]["label"]] if wide else []) + [_colour(row["opinion"]["prob"]), row["tone"]["label"]]
             if explained:
@@ -250,11 +265,11 @@ def render_table(table_rows: Iterable[dict[str, Any]], level: str, console: Cons
             table.add_column(column)
         for row in table_rows:
             if "error" in row:
-                table.add_row(escape(names[row["doc_id"]]), "[red]error[/]", escape(row["error"]), "", "", "")
+                table.add_row(safe_text(names[row["doc_id"]]), "[red]error[/]", safe_text(row["error"]), "", "", "")
                 continue
             tones = row["tone_distribution"]
             sentiment = row["mean_sentiment_score"]
-            table.add_row(escape(names[row["doc_id"]]), str(row["n_body"]), _colour(row["opinion_share"]), _colour(row["mean_opinion_prob"]),
+            table.add_row(safe_text(names[row["doc_id"]]), str(row["n_body"]), _colour(row["opinion_share"]), _colour(row["mean_opinion_prob"]),
                           "-" if sentiment is None else f"{sentiment:+.2f}",
                           f"{tones['negative']:.2f} / {tones['neutral']:.2f} / {tones['positive']:.2f}")
     console.print(table)

@@ -19,7 +19,9 @@ SEED = sorted((Path(__file__).resolve().parents[2] / "shared" / "seeds").glob("*
 
 
 def _run(*args: str, **options) -> subprocess.CompletedProcess:
-    result = subprocess.run([*ANALYZER, *args], capture_output=True, text=True, timeout=300, **options)
+    # the default piped table width: a terminal's libraries can leave COLUMNS in the C environment
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    result = subprocess.run([*ANALYZER, *args], capture_output=True, text=True, timeout=300, env=env, **options)
     assert "Traceback" not in result.stderr, result.stderr
     return result
 
@@ -215,6 +217,19 @@ def test_hostile_inputs_each_get_their_record(tmp_path):
         assert "error" not in records[name], records[name]
     table = _run("docs.jsonl", "[bold]name.txt", "--format", "table", cwd=tmp_path)
     assert "[bold]markup[/]" in table.stdout and "[bold]name.txt" in table.stdout
+
+
+def test_control_characters_in_ids_and_text_never_reach_a_terminal_or_a_page(tmp_path):
+    """An escape sequence in an id or a text is shown escaped in tables and pages (HTML forbids
+    control characters; on a terminal they would move the cursor or change colours)."""
+    (tmp_path / "docs.jsonl").write_text(json.dumps({"id": "ctl\x1b[31mRED\x07\nX", "text": "The council met.\x1b[2J It voted."}) + "\n")
+    for level in ("document", "paragraph"):
+        table = _run("docs.jsonl", "--format", "table", "--level", level, cwd=tmp_path)
+        assert "\x1b" not in table.stdout and "\x07" not in table.stdout
+        assert "ctl\\x1b[31mRED" in table.stdout
+    _run("docs.jsonl", "--format", "html", "-o", "page.html", cwd=tmp_path)
+    page = (tmp_path / "page.html").read_text()
+    assert not any(ord(c) < 32 and c not in "\t\n\r" for c in page) and "ctl\\x1b[31mRED" in page
 
 
 def test_version_and_help_are_honest():
