@@ -202,40 +202,50 @@ def score(
         _score_with_ray(paths, output, fmt, level, model_dir, device, precision, batch_size, explain, no_segment,
                         score_headings, max_bytes)
         return
-    target, completed = _output(output, paths, resume, fmt, level)
-    done = completed.doc_ids if completed else []
-    exclude = [output] if output else []
+    stop = _Stop()  # from here on: a stop before scoring leaves no temporary file behind and says so
+    target: Output | None = None
     try:
-        records = read_sources(paths, max_bytes=max_bytes, exclude=exclude, notes=_note)  # decoded in the prepare stage
-        total = count_documents(paths, exclude=exclude)
-    except InputPathError as error:
-        target.abandon()
-        _fail(str(error), 2)
-    records, last_done = _skip_completed(iter(records), done)
-    analyzer = Analyzer(model_dir=model_dir, device=_checked_device(device), batch_size=batch_size, workers=workers,
-                        precision=precision.value)
-    try:
-        analyzer.scorer  # load (and verify) the model before any output
-    except (ModelLoadError, ValueError) as error:
-        target.abandon()
-        _fail(str(error), 2)
-    if workers is not None and analyzer.workers < workers:
-        _note(f"--workers {workers} capped at {analyzer.workers} (cores and memory of this machine)")
-    if explain and (fmt == Format.csv or level == Level.sentence or (level == Level.document and fmt in (Format.jsonl, Format.table))):
-        _note(f"--explain has no effect with --format {fmt.value} --level {level.value}: evidence is written in paragraph "
-              "records (--level paragraph, or --format json or html)")
-    if fmt == Format.html and level != Level.document:
-        _note(f"--level {level.value} has no effect with --format html: the page shows every paragraph")
-    explain = explain or fmt == Format.html  # the page exists to show the evidence
-    options = Options(segment=not no_segment, fmt=fmt.value if fmt.value in STREAMING_FORMATS else None, level=level.value,
-                      score_headings=score_headings)
-    if last_done is not None and level != Level.document and not _last_is_whole(analyzer, last_done, completed.lines[-1], options.segment, level):
-        _note(f"--resume: the output holds only part of {safe_text(last_done.doc_id)}; scoring it again")
-        target.cut(completed.starts[-1])
-        records, done = itertools.chain([last_done], records), done[:-1]
+        target, completed = _output(output, paths, resume, fmt, level)
+        done = completed.doc_ids if completed else []
+        exclude = [output] if output else []
+        try:
+            records = read_sources(paths, max_bytes=max_bytes, exclude=exclude, notes=_note)  # decoded in the prepare stage
+            total = count_documents(paths, exclude=exclude)
+        except InputPathError as error:
+            target.abandon()
+            _fail(str(error), 2)
+        records, last_done = _skip_completed(iter(records), done)
+        analyzer = Analyzer(model_dir=model_dir, device=_checked_device(device), batch_size=batch_size, workers=workers,
+                            precision=precision.value)
+        try:
+            analyzer.scorer  # load (and verify) the model before any output
+        except (ModelLoadError, ValueError) as error:
+            target.abandon()
+            _fail(str(error), 2)
+        if workers is not None and analyzer.workers < workers:
+            _note(f"--workers {workers} capped at {analyzer.workers} (cores and memory of this machine)")
+        if explain and (fmt == Format.csv or level == Level.sentence or (level == Level.document and fmt in (Format.jsonl, Format.table))):
+            _note(f"--explain has no effect with --format {fmt.value} --level {level.value}: evidence is written in paragraph "
+                  "records (--level paragraph, or --format json or html)")
+        if fmt == Format.html and level != Level.document:
+            _note(f"--level {level.value} has no effect with --format html: the page shows every paragraph")
+        explain = explain or fmt == Format.html  # the page exists to show the evidence
+        options = Options(segment=not no_segment, fmt=fmt.value if fmt.value in STREAMING_FORMATS else None, level=level.value,
+                          score_headings=score_headings)
+        if last_done is not None and level != Level.document and not _last_is_whole(analyzer, last_done, completed.lines[-1], options.segment, level):
+            _note(f"--resume: the output holds only part of {safe_text(last_done.doc_id)}; scoring it again")
+            target.cut(completed.starts[-1])
+            records, done = itertools.chain([last_done], records), done[:-1]
+        if stop.signal is not None:
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:  # while starting: nothing scored, so nothing to keep
+        if target is not None:
+            target.abandon()
+        stop.restore()
+        stderr.print("stopped before any document was scored" + ("; rerun with --resume to continue" if resume else ""), highlight=False)
+        raise typer.Exit(128 + (stop.signal or signal.SIGINT))
     writer = Writer(target.stream, fmt.value, level.value)
     failures, scored, paragraphs = 0, len(done), 0
-    stop = _Stop()
     started = time.monotonic()
     try:
         with _progress(quiet) as shown:

@@ -293,3 +293,18 @@ def test_workers_are_capped_by_the_machine(tmp_path):
     result = _run(str(SEED), "--workers", "64", "-q")
     assert result.returncode == 0 and len(_records(result.stdout)) == 1
     assert f"--workers 64 capped at {len(os.sched_getaffinity(0))}" in result.stderr
+
+
+@pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stop_while_starting_says_so_and_leaves_no_temporary_file(tmp_path, sig, status):
+    """Stopped while the model loads (the temporary output file exists, nothing is scored yet)."""
+    out = tmp_path / "out.jsonl"
+    process = subprocess.Popen([*ANALYZER, str(SEED), "-o", str(out)], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.jsonl.*.partial")) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    process.send_signal(sig)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == status, err
+    assert "stopped before any document was scored" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # no output, no temporary file
