@@ -27,6 +27,8 @@ def check_target(path: Path) -> None:
     """Refuse, before any work, a target that is a folder or lies in a folder that does not exist."""
     if path.is_dir():
         raise OutputError(f"--output {path} is a folder; give a file name")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise OutputError(f"--output {path}: {path.parent} is a file, not a folder")
     if not path.parent.is_dir():
         raise OutputError(f"--output {path}: the folder {path.parent} does not exist")
 
@@ -70,7 +72,10 @@ class Output:
     """The stream to write to; `commit()` puts it in place, `abandon()` drops a failed run's file."""
 
     def __init__(self, path: Path | None, resume_from: int | None = None):
-        """`resume_from`: append after this many bytes of the existing file (--resume)."""
+        """`resume_from`: append after this many bytes of the existing file (--resume). A link is
+        followed: its target is written (and renamed into place beside it), the link stays."""
+        if path is not None and path.is_symlink():
+            path = Path(os.path.realpath(path))
         self.path = path
         self._temporary: str | None = None
         if path is None:

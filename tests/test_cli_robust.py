@@ -160,12 +160,14 @@ def test_two_runs_on_one_output_leave_one_complete_file(tmp_path):
 
 @pytest.mark.parametrize("target, status, message", [
     ("missing/out.jsonl", 2, "does not exist"),
+    ("a-file/out.jsonl", 2, "is a file, not a folder"),
     (".", 2, "is a folder"),
     ("/proc/analyzer-out.jsonl", 2, "cannot write --output"),
     ("/dev/full", 1, "cannot write the output"),
 ])
 def test_bad_output_targets(tmp_path, target, status, message):
     path = target if target.startswith("/") else str(tmp_path / target)
+    (tmp_path / "a-file").write_text("not a folder\n")
     result = _run(str(SEED), "-o", path)
     assert result.returncode == status and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -308,3 +310,10 @@ def test_a_stop_while_starting_says_so_and_leaves_no_temporary_file(tmp_path, si
     assert process.returncode == status, err
     assert "stopped before any document was scored" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []  # no output, no temporary file
+
+
+def test_output_through_a_link_writes_its_target_and_keeps_the_link(tmp_path):
+    (tmp_path / "real.jsonl").write_text("old\n")
+    (tmp_path / "link.jsonl").symlink_to("real.jsonl")
+    assert _run(str(SEED), "-o", str(tmp_path / "link.jsonl")).returncode == 0
+    assert (tmp_path / "link.jsonl").is_symlink() and _records((tmp_path / "real.jsonl").read_text())[0]["doc_id"] == str(SEED)
