@@ -9,6 +9,7 @@ written; `--resume` continues); 141 the reader of stdout went away.
 from __future__ import annotations
 
 import io
+import json
 import itertools
 import os
 import signal
@@ -163,14 +164,36 @@ def _skip_completed(records: Iterator, done: list[str]) -> tuple[Iterator, Any]:
     return records, record
 
 
-def _last_is_whole(analyzer: Any, document: Any, lines: int, segment: bool, level: Level) -> bool:
-    """--resume at paragraph or sentence level: does the output hold all of its last document's
-    lines? (A run killed mid-document, as by SIGKILL while appending, leaves it short.) Scoring
-    that one document again says how many it has."""
-    from analyzer.writers import rows
+def _resume_check(analyzer: Any, document: Any, completed: Completed, options: Any, explain: bool) -> bool:
+    """--resume: the output's last document scored again with these options. Its lines must have
+    the shape of those in the file (the same records, fields and texts, and which labels are set;
+    scores may move in their last digits with what a paragraph is batched with), else the file was
+    written with other options and resuming would mix two kinds of records: a usage error. Returns
+    whether the file holds all of that document's lines (a run killed mid-document, as by SIGKILL
+    while appending, leaves it short)."""
+    (serialized,) = analyzer.stream([document], options, explain)
+    fresh, held = serialized.text.splitlines(), completed.last
+    try:
+        same = [_shape(json.loads(line)) for line in held] == [_shape(json.loads(line)) for line in fresh[: len(held)]]
+    except ValueError:
+        same = False
+    if not same or len(held) > len(fresh):
+        _fail("--resume: the output was written with other options than these (--level, --explain, --no-segment or "
+              "--score-headings); rerun with the stopped run's options, or without --resume", 2)
+    return len(held) == len(fresh)
 
-    (record,) = analyzer.score([document], segment=segment)
-    return len(rows(record, level.value)) == lines
+
+def _shape(value: Any, key: str = "") -> Any:
+    """A record with its numbers blanked: what the options decide, not what the arithmetic moves."""
+    if isinstance(value, dict):
+        return {k: ("evidence" if k == "evidence" and v is not None else _shape(v, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shape(v, key) for v in value]
+    if isinstance(value, float):
+        return 0.0
+    if key == "label" and value is not None:  # which label it is can move with the score
+        return "label"
+    return value
 
 
 @app.command()
@@ -232,7 +255,7 @@ def score(
         explain = explain or fmt == Format.html  # the page exists to show the evidence
         options = Options(segment=not no_segment, fmt=fmt.value if fmt.value in STREAMING_FORMATS else None, level=level.value,
                           score_headings=score_headings)
-        if last_done is not None and level != Level.document and not _last_is_whole(analyzer, last_done, completed.lines[-1], options.segment, level):
+        if last_done is not None and not _resume_check(analyzer, last_done, completed, options, explain):
             _note(f"--resume: the output holds only part of {safe_text(last_done.doc_id)}; scoring it again")
             target.cut(completed.starts[-1])
             records, done = itertools.chain([last_done], records), done[:-1]

@@ -43,6 +43,7 @@ class Completed:
     size: int  # bytes of whole lines
     starts: list[int] = field(default_factory=list)  # byte offset of each document's first line
     lines: list[int] = field(default_factory=list)  # lines each document has in the file
+    last: list[str] = field(default_factory=list)  # the last document's lines (resume checks them against these options)
 
 
 def completed_documents(path: Path, level: str) -> Completed:
@@ -65,6 +66,8 @@ def completed_documents(path: Path, level: str) -> Completed:
             completed.lines.append(0)
         completed.lines[-1] += 1
         offset += len(line)
+    if completed.starts:
+        completed.last = data[completed.starts[-1]:size].decode("utf-8", "replace").splitlines()
     return completed
 
 

@@ -90,6 +90,19 @@ def test_resume_refuses_an_output_of_other_inputs(tmp_path):
     assert json.loads(out.read_text())["doc_id"] == "something else"  # left as it was
 
 
+@pytest.mark.parametrize("level, options", [("paragraph", ["--explain"]), ("paragraph", ["--no-segment"]),
+                                            ("paragraph", ["--score-headings"]), ("document", ["--no-segment"]),
+                                            ("document", ["--level", "paragraph"])])
+def test_resume_refuses_other_options_than_the_stopped_run(tmp_path, level, options):
+    """Resuming with other options would leave a file of two kinds of records that no run writes."""
+    out = tmp_path / "out.jsonl"
+    assert _run(str(SEED), "--level", level, "-q", "-o", str(out)).returncode == 0
+    before = out.read_bytes()
+    resumed = _run(str(SEED), "--level", level, *options, "-q", "-o", str(out), "--resume")
+    assert resumed.returncode == 2 and "written with other options" in resumed.stderr
+    assert out.read_bytes() == before
+
+
 @pytest.mark.parametrize("level", ["paragraph", "sentence"])
 def test_resume_scores_a_cut_off_last_document_again(tmp_path, level):
     """A file cut inside a document (a run killed while appending) resumes to the whole output,
