@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import Any, Iterable
 
-from analyzer.align import SIMILARITY_THRESHOLD, AlignedPair, Embedder, align, base_encoder_embeddings
+from analyzer.align import ALIKE_OPINION, ALIKE_SENTIMENT, SIMILARITY_THRESHOLD, AlignedPair, Embedder, align, base_encoder_embeddings
 from analyzer.records import DocumentScore, ParagraphScore
 
 DELTA_DIRECTION = "b_minus_a"
@@ -327,10 +327,18 @@ def _shared_sentence(pairs: list[AlignedPair]) -> str:
     shared = f"{plural(len(pairs), 'paragraph')} {'is' if len(pairs) == 1 else 'are'} shared ({kinds})"
     if not differ:
         return f"{shared} and score alike."
-    details = ", ".join(
-        f"A {p.a_index}/B {p.b_index} (opinion {p.a.opinion.prob:.2f} vs {p.b.opinion.prob:.2f})" for p in differ
-    )
+    details = ", ".join(f"A {p.a_index}/B {p.b_index} ({_difference(p)})" for p in differ)
     return f"{shared}; {len(differ)} of them score differently: {details}."
+
+
+def _difference(pair: AlignedPair) -> str:
+    """The scores that make a shared pair differ (opinion, sentiment or both), A's first."""
+    parts = []
+    if abs(pair.opinion_delta) >= ALIKE_OPINION:
+        parts.append(f"opinion {pair.a.opinion.prob:.2f} vs {pair.b.opinion.prob:.2f}")
+    if abs(pair.sentiment_delta) >= ALIKE_SENTIMENT:
+        parts.append(f"sentiment {pair.a.sentiment.score:+.2f} vs {pair.b.sentiment.score:+.2f}")
+    return "; ".join(parts)
 
 
 def _moved_sentence(moved: list[AlignedPair]) -> str | None:

@@ -163,6 +163,15 @@ def test_the_summary_calls_a_barely_leading_tone_mixed() -> None:
     assert "A's added framing is negative in tone (paragraph 3) and mixed in tone (paragraph 1)" in text
 
 
+def test_the_summary_names_the_scores_that_differ() -> None:
+    """A shared pair that differs in sentiment only is not described by its (equal) opinion numbers."""
+    a = make_document("a", [(SHARED[0], "body", 0.1, 0.5), (SHARED[2], "body", 0.1, 0.0)])
+    b = make_document("b", [(SHARED[0], "body", 0.1, -0.2), (SHARED[2], "body", 0.6, -0.5)])
+    text = " ".join(compare_documents(a, b, embed=lambda paragraphs: None).summary)
+    assert "A 0/B 0 (sentiment +0.50 vs -0.20)" in text
+    assert "A 1/B 1 (opinion 0.10 vs 0.60; sentiment +0.00 vs -0.50)" in text
+
+
 def test_to_dict_is_json_and_deltas_are_b_minus_a() -> None:
     a, b = editorial_and_report()
     record = json.loads(json.dumps(compare_documents(a, b).to_dict()))
