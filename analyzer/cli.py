@@ -198,7 +198,7 @@ def _shape(value: Any, key: str = "") -> Any:
 
 @app.command()
 def score(
-    paths: list[str] = typer.Argument(..., help="Files (.txt .md .html .jsonl), folders (recursive) or - for stdin."),
+    paths: list[str] = typer.Argument(..., metavar="PATH", help="Files (.txt .md .html .jsonl), folders (recursive) or - for stdin."),
     fmt: Format = typer.Option(Format.jsonl, "--format", "-f", help="Output format (html: one highlighted page, implies --explain)."),
     level: Level = typer.Option(Level.document, "--level", "-l", help="One record per document, per paragraph or per sentence (with paragraph_index and offsets)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here (via a temporary file renamed at the end) instead of stdout."),
@@ -355,13 +355,14 @@ def _quiet_exit_on_broken_pipe() -> None:
 
 @app.command()
 def compare(
-    a: str = typer.Argument(..., help="The first version (e.g. the editorialized one)."),
-    b: str = typer.Argument(..., help="The second version (e.g. the plain report)."),
+    a: str = typer.Argument(..., metavar="A", help="The first version (e.g. the editorialized one)."),
+    b: str = typer.Argument(..., metavar="B", help="The second version (e.g. the plain report)."),
     fmt: CompareFormat = typer.Option(CompareFormat.table, "--format", "-f", help="table, json or html (a self-contained side-by-side page)."),
     html: Optional[Path] = typer.Option(None, "--html", help="Also write the HTML report here."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the chosen format here instead of stdout."),
     device: Device = typer.Option(Device.auto, "--device"),
     model_dir: Optional[Path] = typer.Option(None, "--model", help="Model folder (default: the shipped tone-v2, inside the package)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No note on stderr of where the HTML report was written."),
 ) -> None:
     """Align the paragraphs of two versions of a story and contrast their tone and framing."""
     import json
@@ -399,12 +400,24 @@ def compare(
         render_comparison_table(comparison, console)
         text = console.file.getvalue() if output else None
     if output:
-        output.write_text(text, encoding="utf-8")
+        _write_whole(output, text)
     elif text is not None:
         sys.stdout.write(text)
     if html:
-        html.write_text(render_html(comparison), encoding="utf-8")
-        stderr.print(f"HTML report written to {safe_text(str(html.resolve()))}", highlight=False)
+        _write_whole(html, render_html(comparison))
+        if not quiet:
+            stderr.print(f"HTML report written to {safe_text(str(html.resolve()))}", highlight=False)
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """As score writes: a temporary file beside the target, renamed into place (a link's target is written)."""
+    target = Output(path)
+    try:
+        target.stream.write(text)
+        target.commit()
+    except OSError as error:
+        target.abandon()
+        _fail(f"cannot write {path}: {error.strerror or error}")
 
 
 def _check_compare_outputs(inputs: list[str], output: Path | None, html: Path | None) -> None:

@@ -140,6 +140,17 @@ def test_compare_refuses_outputs_that_collide(tmp_path):
     assert not same.exists()
 
 
+def test_compare_writes_its_files_whole_and_quiet_means_quiet(tmp_path):
+    compare = [sys.executable, "-m", "analyzer", "compare", str(SEED), str(SEED)]
+    page, data = tmp_path / "r.html", tmp_path / "c.json"
+    result = subprocess.run([*compare, "-f", "json", "-o", str(data), "--html", str(page), "-q"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stderr == "" and result.stdout == ""
+    assert json.loads(data.read_text())["pairs"] and page.read_text().rstrip().endswith("</html>")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json", "r.html"]  # no temporary file left
+    full = subprocess.run([*compare, "-o", "/dev/full"], capture_output=True, text=True, timeout=300)
+    assert full.returncode == 1 and "cannot write /dev/full" in full.stderr and "Traceback" not in full.stderr
+
+
 def test_output_that_is_an_input_is_refused_and_the_input_kept(tmp_path):
     source = tmp_path / "in.jsonl"
     source.write_text('{"id": 1, "text": "The council met on Tuesday."}\n')
