@@ -9,8 +9,8 @@ written; `--resume` continues); 141 the reader of stdout went away.
 from __future__ import annotations
 
 import io
-import json
 import itertools
+import json
 import os
 import signal
 import sys

@@ -282,8 +282,6 @@ def _split_group(lines: list[str], width: float | None) -> Iterator[str]:
     """One paragraph per line, or, in hard-wrapped text, the lines joined up to each paragraph end.
     Either way a line that stops mid-sentence runs on into a next line that starts in lower case
     ("The mayor said on Monday" / "that the budget ..."): a break inside a sentence, not a heading."""
-    if width is None:
-        width = 0.0  # no line ends a wrapped run; only the mid-sentence breaks join lines
     current: list[str] = []
     for line, following in zip(lines, [*lines[1:], None]):
         current.append(line)
@@ -292,7 +290,7 @@ def _split_group(lines: list[str], width: float | None) -> Iterator[str]:
         elif _runs_on(line, following):
             breaks = False
         else:
-            breaks = not width or _ends_wrapped(line, width)
+            breaks = width is None or _ends_wrapped(line, width)  # unwrapped text: a line is a paragraph
         if breaks:
             yield _join_wrapped(current)
             current = []
