@@ -436,7 +436,7 @@ def _jsonl_record(source: Source) -> Record:
         return ErrorRecord(doc_id, f"line {lineno} is not a JSON object")
     try:
         if record.get("id") is not None:
-            doc_id = check_text(str(record["id"]))
+            doc_id = check_text(_id_text(record["id"]))
     except NotText as error:
         return ErrorRecord(doc_id, f"'id' is {error} on line {lineno}")
     except RecursionError:
@@ -453,6 +453,12 @@ def _jsonl_record(source: Source) -> Record:
         return ErrorRecord(doc_id, f"{error} on {where}")
 
 
+def _id_text(value: object) -> str:
+    """A JSONL id as text: a string as it is, anything else as JSON writes it (true, {"a": 1}),
+    not as Python would (True, {'a': 1})."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
 def _checked(document: Document) -> Record:
     """The document, or why it cannot be scored (a lone surrogate would stop the tokenizer, and
     with it the whole batch)."""
@@ -464,9 +470,10 @@ def _checked(document: Document) -> Record:
     if not isinstance(document.text, str):
         return ErrorRecord(doc_id, f"the text is a {type(document.text).__name__}, not a str")
     try:
-        return _document(doc_id, document.text, document.encoding)
+        _document(doc_id, document.text, document.encoding)
     except (_BadInput, NotText) as error:
         return ErrorRecord(doc_id, str(error))
+    return document
 
 
 def _document(doc_id: str, text: str, encoding: str = "utf-8") -> Document:

@@ -245,3 +245,9 @@ def test_read_failure_is_an_error_record(tmp_path: Path) -> None:
         ErrorRecord(str(jsonl_link), "cannot read file: Input/output error"),
         Document("-", "Next."),
     ]
+
+
+def test_jsonl_ids_that_are_not_strings_read_as_json_writes_them(tmp_path: Path) -> None:
+    path = write(tmp_path / "ids.jsonl", "".join(json.dumps({"id": value, "text": "A report."}) + "\n"
+                                                   for value in (True, {"a": 1}, 7, 1.5, [1, "x"], "plain")))
+    assert [r.doc_id for r in read_inputs([str(path)])] == ["true", '{"a": 1}', "7", "1.5", '[1, "x"]', "plain"]

@@ -104,7 +104,7 @@ def test_sources_pickle_and_load_the_same_in_another_process(tmp_path: Path) -> 
     assert len(pickle.dumps(one_line)) < len(one_line.data) + 200  # small: the line and a few fields
 
 
-def test_records_pass_through_load_unchanged() -> None:
+def test_valid_records_pass_through_load_unchanged() -> None:
     document, error = Document("a", "Text."), ErrorRecord("b", "empty document")
     assert load(document) is document and load(error) is error
 
