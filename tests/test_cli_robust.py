@@ -90,9 +90,8 @@ def test_resume_refuses_an_output_of_other_inputs(tmp_path):
     assert json.loads(out.read_text())["doc_id"] == "something else"  # left as it was
 
 
-@pytest.mark.parametrize("level, options", [("paragraph", ["--explain"]), ("paragraph", ["--no-segment"]),
-                                            ("paragraph", ["--score-headings"]), ("document", ["--no-segment"]),
-                                            ("document", ["--level", "paragraph"])])
+@pytest.mark.parametrize("level, options", [("paragraph", ["--explain"]), ("paragraph", ["--score-headings"]),
+                                            ("document", ["--no-segment"])])
 def test_resume_refuses_other_options_than_the_stopped_run(tmp_path, level, options):
     """Resuming with other options would leave a file of two kinds of records that no run writes."""
     out = tmp_path / "out.jsonl"
