@@ -1,9 +1,9 @@
 """A self-contained HTML side-by-side report of a comparison.
 
 One file, no network: inline CSS, an inline SVG chart, no scripts, no fonts or images to fetch.
-Every piece of document text goes through `html.escape` (control characters made visible first). The DOM carries data attributes
-(`data-row`, `data-a-index`, `data-b-index`, `data-summary`, `data-gap`, ...) so that tests
-and tools can read the page back.
+Every piece of document text goes through `escape_text` (`html.escape`, control characters
+made visible first). The DOM carries data attributes (`data-row`, `data-a-index`,
+`data-b-index`, `data-summary`, `data-gap`, ...) so that tests and tools can read the page back.
 """
 
 from __future__ import annotations
