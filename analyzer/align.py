@@ -464,13 +464,18 @@ class AlignedPair:
         return "near-identical" if self.lexical >= NEAR_IDENTICAL else "reworded"
 
     @property
+    def opinion_differs(self) -> bool:
+        """The two versions' opinion scores differ: by ALIKE_OPINION or more, or across the label threshold."""
+        return abs(self.opinion_delta) >= ALIKE_OPINION or self.a.opinion.label != self.b.opinion.label
+
+    @property
+    def sentiment_differs(self) -> bool:
+        return abs(self.sentiment_delta) >= ALIKE_SENTIMENT
+
+    @property
     def alike(self) -> bool:
         """Do both versions score this paragraph about the same?"""
-        return (
-            abs(self.opinion_delta) < ALIKE_OPINION
-            and abs(self.sentiment_delta) < ALIKE_SENTIMENT
-            and self.a.opinion.label == self.b.opinion.label
-        )
+        return not (self.opinion_differs or self.sentiment_differs)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import Any, Iterable
 
-from analyzer.align import ALIKE_OPINION, ALIKE_SENTIMENT, SIMILARITY_THRESHOLD, AlignedPair, Embedder, align, base_encoder_embeddings
+from analyzer.align import SIMILARITY_THRESHOLD, AlignedPair, Embedder, align, base_encoder_embeddings
 from analyzer.records import DocumentScore, ParagraphScore
 
 DELTA_DIRECTION = "b_minus_a"
@@ -334,9 +334,9 @@ def _shared_sentence(pairs: list[AlignedPair]) -> str:
 def _difference(pair: AlignedPair) -> str:
     """The scores that make a shared pair differ (opinion, sentiment or both), A's first."""
     parts = []
-    if abs(pair.opinion_delta) >= ALIKE_OPINION:
+    if pair.opinion_differs:
         parts.append(f"opinion {pair.a.opinion.prob:.2f} vs {pair.b.opinion.prob:.2f}")
-    if abs(pair.sentiment_delta) >= ALIKE_SENTIMENT:
+    if pair.sentiment_differs:
         parts.append(f"sentiment {pair.a.sentiment.score:+.2f} vs {pair.b.sentiment.score:+.2f}")
     return "; ".join(parts)
 

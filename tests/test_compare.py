@@ -170,6 +170,10 @@ def test_the_summary_names_the_scores_that_differ() -> None:
     text = " ".join(compare_documents(a, b, embed=lambda paragraphs: None).summary)
     assert "A 0/B 0 (sentiment +0.50 vs -0.20)" in text
     assert "A 1/B 1 (opinion 0.10 vs 0.60; sentiment +0.00 vs -0.50)" in text
+    # a label on either side of the threshold differs even when the probabilities are close
+    c = make_document("c", [(SHARED[0], "body", 0.45, 0.0)])
+    d = make_document("d", [(SHARED[0], "body", 0.55, 0.0)])
+    assert "A 0/B 0 (opinion 0.45 vs 0.55)" in " ".join(compare_documents(c, d, embed=lambda paragraphs: None).summary)
 
 
 def test_to_dict_is_json_and_deltas_are_b_minus_a() -> None:
