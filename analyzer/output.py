@@ -35,14 +35,14 @@ def check_target(path: Path) -> None:
 
 @dataclass
 class Completed:
-    """What an earlier, stopped run left in the target: its documents' ids in order, and where
-    each document's lines start and how many there are (at paragraph and sentence level a run
-    killed mid-document leaves the last one short: `analyzer.cli` checks it)."""
+    """What an earlier, stopped run left in the target: its documents' ids in order, where each
+    document's lines start, and the last document's lines (at paragraph and sentence level a run
+    killed mid-document leaves them short, and a run with other options leaves other records:
+    `analyzer.cli` checks both)."""
 
     doc_ids: list[str]
     size: int  # bytes of whole lines
     starts: list[int] = field(default_factory=list)  # byte offset of each document's first line
-    lines: list[int] = field(default_factory=list)  # lines each document has in the file
     last: list[str] = field(default_factory=list)  # the last document's lines (resume checks them against these options)
 
 
@@ -63,8 +63,6 @@ def completed_documents(path: Path, level: str) -> Completed:
         if level == "document" or not completed.doc_ids or completed.doc_ids[-1] != doc_id:
             completed.doc_ids.append(doc_id)
             completed.starts.append(offset)
-            completed.lines.append(0)
-        completed.lines[-1] += 1
         offset += len(line)
     if completed.starts:
         completed.last = data[completed.starts[-1]:size].decode("utf-8", "replace").splitlines()
