@@ -73,22 +73,27 @@ class MixingCapture:
         """Weights on a block's output tokens ([batch, L, k]) -> on its input tokens: w @ M, where row i
         of the mixing M gives the shares of token i's new state that come from each token j,
         M_ij ~ sum_h A_hij ||v_hj W_o,h|| + RESIDUAL_WEIGHT ||x_i|| [i == j], rows summing to one.
-        Computed as matrix-vector products, without building M."""
+        Computed as matrix-vector products, without building M.
+
+        The [batch, heads, L, L] attention and its products, most of the cost, stay in the dtype the
+        pass ran in (bf16 under autocast: half the time of fp32 on a CPU with bf16 hardware); the
+        norms, shares and sums are fp32."""
         heads = block.self.num_attention_heads
-        q, k, v, x = (store[name].float() for name in ("query", "key", "value", "input"))
+        compute = store["query"].dtype
+        q, k, v = (store[name] for name in ("query", "key", "value"))
         batch, length, width = v.shape
         size = width // heads
 
         def split(t: torch.Tensor) -> torch.Tensor:
             return t.view(batch, length, heads, size).transpose(1, 2)  # [batch, heads, L, size]
-        q, k, v = split(q), split(k), split(v)
+        q, k, v = split(q), split(k.to(compute)), split(v.float())
         scores = (q / math.sqrt(size)) @ k.transpose(-1, -2)
         attention = scores.masked_fill_(~mask.bool()[:, None, None, :], float("-inf")).softmax(-1)
         value_norm = ((v @ gram) * v).sum(-1).clamp(min=0).sqrt()  # [batch, heads, L]
-        residual = RESIDUAL_WEIGHT * x.norm(dim=-1)  # [batch, L]
-        row_total = (attention @ value_norm[..., None]).squeeze(-1).sum(1) + residual
+        residual = RESIDUAL_WEIGHT * store["input"].float().norm(dim=-1)  # [batch, L]
+        row_total = (attention @ value_norm[..., None].to(compute)).float().squeeze(-1).sum(1) + residual
         share = weights / row_total.clamp(min=1e-12)[..., None]
-        carried = attention.transpose(-1, -2) @ share[:, None]  # [batch, heads, L, k]: sum_i A_hij share_ik
+        carried = (attention.transpose(-1, -2) @ share[:, None].to(compute)).float()  # [batch, heads, L, k]: sum_i A_hij share_ik
         return (carried * value_norm[..., None]).sum(1) + share * residual[..., None]
 
     def rollout(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,7 @@ A model without that entry (tone-v1) keeps its paragraph head alone.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -100,13 +101,23 @@ class Postprocessor:
     def documents(self, window: PreparedWindow, logits: LogitArrays, score_headings: bool = False) -> list[DocumentScore | ErrorRecord]:
         """A window's records, in input order: its documents' scored paragraphs and aggregates, its error records as they are."""
         distinct = list(zip(window.distinct, logits.per_text()))
-        scores = (distinct[r] for r in window.row)
+        rows = iter(window.row)
+        done: dict[int, ParagraphScore] = {}  # a recurring text's scores, sentences and evidence are computed once
         records: list[DocumentScore | ErrorRecord] = []
+
+        def scored(doc_id: str, p: Paragraph) -> ParagraphScore:
+            row = next(rows)
+            if row not in done:
+                done[row] = self.paragraph(doc_id, p, *distinct[row], score_headings)
+                return done[row]
+            return replace(done[row], doc_id=doc_id, index=p.index, kind=p.kind, split=p.split,
+                           labelled=score_headings or p.kind == "body")
+
         for document, paragraphs in window.items:
             if isinstance(document, ErrorRecord):
                 records.append(document)
                 continue
-            paragraph_scores = [self.paragraph(document.doc_id, p, *next(scores), score_headings) for p in paragraphs]
+            paragraph_scores = [scored(document.doc_id, p) for p in paragraphs]
             records.append(DocumentScore(document.doc_id, self.config.model_version, paragraph_scores, aggregate(paragraph_scores),
                                          document.encoding, split_note(paragraphs)))
         return records

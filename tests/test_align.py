@@ -1,6 +1,7 @@
 """The pieces of analyzer.align that make long comparisons fast: batching of the encoder pass,
-the background from each paragraph's nearest cosines, and candidate pruning, which must pair
-exactly what scoring every combination pairs."""
+the background from each paragraph's nearest cosines, and candidate pruning and settling
+near-identical pairs on their text, which together must pair exactly what scoring every
+combination with every paragraph's embedding pairs."""
 
 from __future__ import annotations
 
@@ -71,12 +72,15 @@ def long_pair():
 @pytest.mark.parametrize("with_embeddings", [True, False])
 def test_candidates_pair_what_every_combination_pairs(long_pair, with_embeddings: bool) -> None:
     a, b = long_pair
-    vectors = base_encoder_embeddings(a.body + b.body) if with_embeddings else None
+    vectors = dict(zip([p.text for p in a.body + b.body], base_encoder_embeddings(a.body + b.body))) if with_embeddings else None
+    embedded: list[int] = []
 
-    def embed(paragraphs):  # the encoder's vectors, computed once for the three calls below
-        return vectors
+    def embed(paragraphs):  # the encoder's vectors, computed once for the calls below
+        embedded.append(len(paragraphs))
+        return np.array([vectors[p.text] for p in paragraphs]) if vectors else None
 
     pruned = [(p.a_index, p.b_index) for p in align(a.body, b.body, embed=embed)]
+    assert embedded[0] < 0.5 * (len(a.body) + len(b.body))  # near-identical pairs were settled on their text
     full = match(similarity_matrix(a.body, b.body, embed).combined, SIMILARITY_THRESHOLD)
     assert pruned == full and len(pruned) > 0.8 * len(a.body)
     rows, _ = candidate_pairs(prepare_sides(a.body, b.body, embed))

@@ -139,12 +139,18 @@ def test_long_documents_align_fast_and_right(analyzer, n: int) -> None:
     pair = synthetic_pair(n)
     a, b = analyzer.score([Document("a", pair.text_a), Document("b", pair.text_b)])
     base_encoder_embeddings(a.body[:1])  # the encoder loads once per process, outside the bounds
+    passes: list[float] = []
+
+    def timed_embeddings(paragraphs):
+        start = time.perf_counter()
+        vectors = base_encoder_embeddings(paragraphs)
+        passes.append(time.perf_counter() - start)
+        return vectors
+
     start = time.perf_counter()
-    vectors = base_encoder_embeddings(a.body + b.body)
-    encoder = time.perf_counter() - start
-    start = time.perf_counter()
-    comparison = compare_documents(a, b, embed=lambda paragraphs: vectors)  # compare embeds a.body + b.body
-    alignment = time.perf_counter() - start
+    comparison = compare_documents(a, b, embed=timed_embeddings)
+    encoder = sum(passes)
+    alignment = time.perf_counter() - start - encoder
     result = accuracy(comparison, pair)
     assert result.kept >= 0.85 * len(a.body)  # the truth covers the document
     assert result.share >= 0.97, result
