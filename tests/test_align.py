@@ -11,17 +11,21 @@ import pytest
 from analyzer.align import (
     CANDIDATES,
     DENSE_PAIRS,
+    NEAR_IDENTICAL,
     NEIGHBOURS,
     PRIOR_BACKGROUND,
     SIMILARITY_THRESHOLD,
+    TextFeatures,
     align,
     base_encoder_embeddings,
     candidate_pairs,
     length_batches,
+    lexical_score,
     match,
     nearest,
     neighbour_mean,
     prepare_sides,
+    settled_pairs,
     similarity_matrix,
 )
 from tests.test_compare import PARAPHRASES, REWORDED_REPORT, make_document
@@ -102,3 +106,24 @@ def test_embeddings_do_not_depend_on_batching_or_order() -> None:
     assert np.all((unit(together) * unit(reversed_)).sum(axis=1) > 0.999)
     assert np.array_equal(together[0], together[-1])  # the repeated paragraph: encoded once
     assert base_encoder_embeddings([]) is None
+
+
+def test_settled_pairs_are_one_to_one_mutual_best_near_identical_matches(long_pair) -> None:
+    """Settling skips the embedding only for pairs no other paragraph competes for: each side's best
+    lexical match of the other, near-identical, one-to-one, a repeated paragraph settled once."""
+    a, b = long_pair
+    texts_a = [p.text for p in a.body]
+    features_b = [TextFeatures.of(p.text) for p in b.body]
+    first = int(settled_pairs([TextFeatures.of(t) for t in texts_a], features_b).a[0])
+    doubled = make_document("a2", [(t, "body", 0.1, 0.0) for t in texts_a + [texts_a[first]]])  # one settled paragraph twice
+    features_a = [TextFeatures.of(p.text) for p in doubled.body]
+    settled = settled_pairs(features_a, features_b)
+    assert len(settled.a) > 0.5 * len(a.body)
+    assert len(set(settled.a.tolist())) == len(settled.a) and len(set(settled.b.tolist())) == len(settled.b)
+    assert np.all(settled.lexical >= NEAR_IDENTICAL)
+    for i, j, score in zip(settled.a.tolist(), settled.b.tolist(), settled.lexical.tolist()):
+        assert score == max(lexical_score(features_a[i], f) for f in features_b)
+        assert score == max(lexical_score(f, features_b[j]) for f in features_a)
+    assert sum(i in (first, len(texts_a)) for i in settled.a.tolist()) == 1  # of the two copies, one is settled
+    pairs = align(doubled.body, b.body, embed=lambda paragraphs: None)
+    assert sum(p.a.text == texts_a[first] for p in pairs) == 1  # and one is paired: one-to-one
