@@ -30,9 +30,10 @@ or above. No margin can add to such a score, and the two are taken, so only the 
 are embedded and aligned, with their backgrounds among the paragraphs still free. In the
 1,000-paragraph benchmark pair (tests/test_compare_scale.py, segmented as `analyzer compare`
 does) this settles 897 of the 1,044 pairs, embeds 589 of the 1,637 distinct body paragraphs and
-pairs exactly what embedding all of them pairs (likewise on its 110- and 300-paragraph versions). Short inputs keep every paragraph in the embedding: there
-the settled paragraphs are most of the neighbours a background is taken from, and without them
-the seed pair's lead paragraph paired wrongly.
+pairs exactly what embedding all of them pairs (likewise on its 110- and 300-paragraph versions).
+Short inputs keep every paragraph in the embedding: there the settled paragraphs are most of the
+neighbours a background is taken from, and without them the seed pair's lead paragraph paired
+wrongly.
 
 Pairs are one-to-one, chosen by an optimal assignment that maximises the summed similarity
 over candidates at or above ``SIMILARITY_THRESHOLD`` (a candidate below it is never paired),

@@ -86,7 +86,7 @@ class MixingCapture:
 
         def split(t: torch.Tensor) -> torch.Tensor:
             return t.view(batch, length, heads, size).transpose(1, 2)  # [batch, heads, L, size]
-        q, k, v = split(q), split(k.to(compute)), split(v.float())
+        q, k, v = split(q), split(k), split(v.float())
         scores = (q / math.sqrt(size)) @ k.transpose(-1, -2)
         attention = scores.masked_fill_(~mask.bool()[:, None, None, :], float("-inf")).softmax(-1)
         value_norm = ((v @ gram) * v).sum(-1).clamp(min=0).sqrt()  # [batch, heads, L]

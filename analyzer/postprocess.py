@@ -95,7 +95,7 @@ class Postprocessor:
             doc_id=doc_id, index=paragraph.index, kind=paragraph.kind, text=paragraph.text,
             sentiment=sentiment, opinion=opinion, tone=_tone(sentiment, opinion), model=self.config.model_version,
             n_tokens=logits.n_tokens, sentences=sentences, evidence=evidence, split=paragraph.split,
-            labelled=score_headings or paragraph.kind == "body",
+            labelled=is_labelled(paragraph, score_headings),
         )
 
     def documents(self, window: PreparedWindow, logits: LogitArrays, score_headings: bool = False) -> list[DocumentScore | ErrorRecord]:
@@ -111,7 +111,7 @@ class Postprocessor:
                 done[row] = self.paragraph(doc_id, p, *distinct[row], score_headings)
                 return done[row]
             return replace(done[row], doc_id=doc_id, index=p.index, kind=p.kind, split=p.split,
-                           labelled=score_headings or p.kind == "body")
+                           labelled=is_labelled(p, score_headings))
 
         for document, paragraphs in window.items:
             if isinstance(document, ErrorRecord):
@@ -132,6 +132,11 @@ class Postprocessor:
         opinion = _opinion(self.sentence_opinion_prob(float(opinion_log_odds)), self.config.sentence_opinion_threshold)
         attributed = any(s < end and start < e for s, e in prepared.reported)
         return SentenceScore(start, end, text[start:end], sentiment, opinion, _tone(sentiment, opinion), attributed)
+
+
+def is_labelled(paragraph: Paragraph, score_headings: bool) -> bool:
+    """Output labels opinion and tone on body paragraphs only, unless --score-headings asks for all."""
+    return score_headings or paragraph.kind == "body"
 
 
 def _opinion(prob: float, threshold: float) -> OpinionScore:
