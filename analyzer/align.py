@@ -24,16 +24,18 @@ positive only when the cosine is among the NEIGHBOURS highest of its A paragraph
 paragraph (otherwise it is at most its background), and CANDIDATES > NEIGHBOURS. A pair kept
 above the threshold by the lexical score alone shares most of its words, rare ones included.
 
-On long inputs a near-identical pair is settled on its text before any embedding (`settled_pairs`):
-each paragraph the other's best lexical match among its rare-word candidates, at NEAR_IDENTICAL
-or above. No margin can add to such a score, and the two are taken, so only the other paragraphs
-are embedded and aligned, with their backgrounds among the paragraphs still free. In the
-1,000-paragraph benchmark pair (tests/test_compare_scale.py, segmented as `analyzer compare`
-does) this settles 897 of the 1,044 pairs, embeds 589 of the 1,637 distinct body paragraphs and
-pairs exactly what embedding all of them pairs (likewise on its 110- and 300-paragraph versions).
-Short inputs keep every paragraph in the embedding: there the settled paragraphs are most of the
-neighbours a background is taken from, and without them the seed pair's lead paragraph paired
-wrongly.
+On long inputs a clear lexical match is settled on its text before any embedding (`settled_pairs`):
+a pair that is each paragraph's best lexical match among the other's rare-word candidates, with a
+lexical score of SETTLED_LEXICAL or more (0.6: almost twice the strongest false pair of the
+threshold calibration below, 0.32, lexical and margin together). Its two paragraphs are taken,
+so only the other paragraphs are embedded and aligned, with their backgrounds among the
+paragraphs still free. In the 1,000-paragraph benchmark pair (tests/test_compare_scale.py,
+segmented as `analyzer compare` does) this settles 1,022 of the 1,044 pairs, embeds 339 of the
+1,637 distinct body paragraphs and pairs exactly what embedding all of them pairs; so do bars of
+0.5, 0.7 and 0.9 there, and 0.6 on its 110- and 300-paragraph versions against scoring every
+combination. Short inputs keep every paragraph in the embedding: there the settled paragraphs are
+most of the neighbours a background is taken from, and without them the seed pair's lead
+paragraph paired wrongly.
 
 Pairs are one-to-one, chosen by an optimal assignment that maximises the summed similarity
 over candidates at or above ``SIMILARITY_THRESHOLD`` (a candidate below it is never paired),
@@ -72,6 +74,7 @@ SIMILARITY_THRESHOLD = 0.38
 NEIGHBOURS = 3  # k of the background: mean cosine of a paragraph's k closest other candidates
 PRIOR_BACKGROUND = 0.3  # background of a paragraph with no other candidate (one-paragraph side)
 NEAR_IDENTICAL = 0.9  # lexical score from which a pair counts as (near-)identical text
+SETTLED_LEXICAL = 0.6  # on long inputs, a mutual best lexical match from here is paired without embeddings
 CHAR_NGRAM = 4
 CANDIDATES = 5  # per paragraph and signal: how many of the other side's paragraphs are scored with it
 RARE_WORD_PARAGRAPHS = 20  # a word in more paragraphs of a side is too common to point at a counterpart
@@ -371,11 +374,11 @@ def best_in_group(groups: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def settled_pairs(features_a: list[TextFeatures], features_b: list[TextFeatures]) -> PairSimilarity:
-    """Near-identical pairs, settled on their text alone: each paragraph the other's best lexical
-    match among the rare-word candidates, scoring NEAR_IDENTICAL or more."""
+    """Clear lexical matches, settled on their text alone: each paragraph the other's best lexical
+    match among the rare-word candidates, scoring SETTLED_LEXICAL or more."""
     rows, cols = unique_pairs(*rare_word_candidates(features_a, features_b), len(features_b))
     lexical = np.array([lexical_score(features_a[i], features_b[j]) for i, j in zip(rows.tolist(), cols.tolist())])
-    keep = best_in_group(rows, lexical) & best_in_group(cols, lexical) & (lexical >= NEAR_IDENTICAL)
+    keep = best_in_group(rows, lexical) & best_in_group(cols, lexical) & (lexical >= SETTLED_LEXICAL)
     return PairSimilarity(rows[keep], cols[keep], lexical[keep], None, None, lexical[keep])
 
 

@@ -1,6 +1,6 @@
 """The pieces of analyzer.align that make long comparisons fast: batching of the encoder pass,
 the background from each paragraph's nearest cosines, and candidate pruning and settling
-near-identical pairs on their text, which together must pair exactly what scoring every
+clear lexical matches on their text, which together must pair exactly what scoring every
 combination with every paragraph's embedding pairs."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import pytest
 from analyzer.align import (
     CANDIDATES,
     DENSE_PAIRS,
-    NEAR_IDENTICAL,
     NEIGHBOURS,
     PRIOR_BACKGROUND,
+    SETTLED_LEXICAL,
     SIMILARITY_THRESHOLD,
     TextFeatures,
     align,
@@ -84,7 +84,7 @@ def test_candidates_pair_what_every_combination_pairs(long_pair, with_embeddings
         return np.array([vectors[p.text] for p in paragraphs]) if vectors else None
 
     pruned = [(p.a_index, p.b_index) for p in align(a.body, b.body, embed=embed)]
-    assert embedded[0] < 0.5 * (len(a.body) + len(b.body))  # near-identical pairs were settled on their text
+    assert embedded[0] < 0.5 * (len(a.body) + len(b.body))  # clear lexical matches were settled on their text
     full = match(similarity_matrix(a.body, b.body, embed).combined, SIMILARITY_THRESHOLD)
     assert pruned == full and len(pruned) > 0.8 * len(a.body)
     rows, _ = candidate_pairs(prepare_sides(a.body, b.body, embed))
@@ -108,9 +108,9 @@ def test_embeddings_do_not_depend_on_batching_or_order() -> None:
     assert base_encoder_embeddings([]) is None
 
 
-def test_settled_pairs_are_one_to_one_mutual_best_near_identical_matches(long_pair) -> None:
+def test_settled_pairs_are_one_to_one_mutual_best_clear_lexical_matches(long_pair) -> None:
     """Settling skips the embedding only for pairs no other paragraph competes for: each side's best
-    lexical match of the other, near-identical, one-to-one, a repeated paragraph settled once."""
+    lexical match of the other, at SETTLED_LEXICAL or more, one-to-one, a repeated paragraph settled once."""
     a, b = long_pair
     texts_a = [p.text for p in a.body]
     features_b = [TextFeatures.of(p.text) for p in b.body]
@@ -120,7 +120,7 @@ def test_settled_pairs_are_one_to_one_mutual_best_near_identical_matches(long_pa
     settled = settled_pairs(features_a, features_b)
     assert len(settled.a) > 0.5 * len(a.body)
     assert len(set(settled.a.tolist())) == len(settled.a) and len(set(settled.b.tolist())) == len(settled.b)
-    assert np.all(settled.lexical >= NEAR_IDENTICAL)
+    assert np.all(settled.lexical >= SETTLED_LEXICAL)
     for i, j, score in zip(settled.a.tolist(), settled.b.tolist(), settled.lexical.tolist()):
         assert score == max(lexical_score(features_a[i], f) for f in features_b)
         assert score == max(lexical_score(f, features_b[j]) for f in features_a)
