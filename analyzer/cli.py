@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from analyzer.output import Completed, Output, OutputError, check_target, completed_documents
 from analyzer.reading import FOLDER_SUFFIXES, MAX_DOCUMENT_BYTES, STDIN, InputPathError, count_documents, load, read_inputs, read_sources
 from analyzer.records import ErrorRecord
-from analyzer.writers import PIPED_WIDTH, Writer, safe_text, table_width
+from analyzer.writers import Writer, safe_text, table_width
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Score news paragraphs for sentiment and opinion vs. reporting, and contrast two versions of a story.")
@@ -247,7 +247,10 @@ def score(
             _fail(str(error), 2)
         if workers is not None and analyzer.workers < workers:
             _note(f"--workers {workers} capped at {analyzer.workers} (cores and memory of this machine)")
-        if explain and (fmt == Format.csv or level == Level.sentence or (level == Level.document and fmt in (Format.jsonl, Format.table))):
+        if explain and fmt == Format.csv:
+            _note("--explain has no effect with --format csv: evidence is written in paragraph records of jsonl, json, "
+                  "table or html (--level paragraph, or --format json or html)")
+        elif explain and (level == Level.sentence or (level == Level.document and fmt in (Format.jsonl, Format.table))):
             _note(f"--explain has no effect with --format {fmt.value} --level {level.value}: evidence is written in paragraph "
                   "records (--level paragraph, or --format json or html)")
         if fmt == Format.html and level != Level.document:
@@ -395,7 +398,8 @@ def compare(
     elif fmt == CompareFormat.html:
         text = render_html(comparison)
     else:
-        console = (Console(file=io.StringIO(), width=PIPED_WIDTH, force_terminal=False) if output
+        buffer = io.StringIO()  # a file: $COLUMNS wide, else PIPED_WIDTH, as score's tables
+        console = (Console(file=buffer, width=table_width(buffer), force_terminal=False) if output
                    else Console(width=table_width(sys.stdout)))  # piped: as wide as score's tables
         render_comparison_table(comparison, console)
         text = console.file.getvalue() if output else None
@@ -424,15 +428,16 @@ def _check_compare_outputs(inputs: list[str], output: Path | None, html: Path | 
     """Usage errors (exit 2) before any work: an output that is an input, --output and --html on one file, a bad target."""
     from analyzer.reading import same_file
 
-    targets = [path for path in (output, html) if path is not None]
-    if len(targets) == 2 and same_file(output, html):
+    if output is not None and html is not None and same_file(output, html):
         _fail(f"--output and --html both name {output}; give them different files", 2)
-    for target in targets:
+    for option, target in (("--output", output), ("--html", html)):
+        if target is None:
+            continue
         try:
-            check_target(target)
+            check_target(target, option)
         except OutputError as error:
             _fail(str(error), 2)
-        _refuse_an_input_as_output(inputs, target)
+        _refuse_an_input_as_output(inputs, target, f"{option} ")
 
 
 def main() -> None:

@@ -116,8 +116,8 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "a": self.a.to_dict(),
-            "b": self.b.to_dict(),
+            "a": self.a.to_dict(with_paragraphs=True),  # every paragraph as `score --format json` writes it
+            "b": self.b.to_dict(with_paragraphs=True),
             "threshold": self.threshold,
             "delta_direction": DELTA_DIRECTION,
             "pairs": [p.to_dict() for p in self.pairs],
@@ -328,7 +328,7 @@ def _shared_sentence(pairs: list[AlignedPair]) -> str:
     if not differ:
         return f"{shared} and score alike."
     details = ", ".join(f"A {p.a_index}/B {p.b_index} ({_difference(p)})" for p in differ)
-    return f"{shared}; {len(differ)} of them score differently: {details}."
+    return f"{shared}; {len(differ)} of them {'scores' if len(differ) == 1 else 'score'} differently: {details}."
 
 
 def _difference(pair: AlignedPair) -> str:
@@ -351,6 +351,8 @@ def _moved_sentence(moved: list[AlignedPair]) -> str | None:
 
 def _share_sentence(a: DocumentScore, b: DocumentScore) -> str:
     share_a, share_b = opinion_share(a), opinion_share(b)
+    if share_a is None and share_b is None:
+        return "Neither version has body paragraphs to compare."
     if share_a is None or share_b is None:
         return f"{'A' if share_a is None else 'B'} has no body paragraphs to compare."
     gap = share_a - share_b

@@ -9,7 +9,7 @@ from rich.text import Text
 
 from analyzer.compare import TONE_MARK, Comparison, Row, aggregates_side_by_side
 from analyzer.records import ParagraphScore
-from analyzer.writers import visible_controls
+from analyzer.writers import short_names, visible_controls
 
 SNIPPET = 60
 TONE_STYLE = {"negative": "red", "positive": "green", "neutral": "dim"}
@@ -72,11 +72,16 @@ def rows_table(comparison: Comparison) -> Table:
 
 
 def aggregates_table(comparison: Comparison) -> Table:
+    """The documents' aggregates side by side; their names without the folders both share, folded
+    rather than cut when too long, so that A and B stay distinguishable."""
     table = Table(title="Aggregates (body paragraphs)")
     for header in ("", "A", "B"):
-        table.add_column(header)
+        table.add_column(header, overflow="fold")
+    names = short_names([comparison.a.doc_id, comparison.b.doc_id])
     for label, a_value, b_value in aggregates_side_by_side(comparison):
-        table.add_row(label, a_value, b_value)
+        if label == "document":
+            a_value, b_value = names[a_value], names[b_value]
+        table.add_row(*(Text(visible_controls(value)) for value in (label, a_value, b_value)))  # names are never markup
     return table
 
 
@@ -85,4 +90,4 @@ def render_comparison_table(comparison: Comparison, console: Console) -> None:
     console.print(aggregates_table(comparison))
     console.print(rows_table(comparison))
     # a Text: the summary quotes the documents' words, which must not be read as markup
-    console.print(Panel(Text(visible_controls("\n".join(f"• {s}" for s in comparison.summary))), title="Summary"))
+    console.print(Panel(Text("\n".join(visible_controls(f"• {s}") for s in comparison.summary)), title="Summary"))

@@ -23,14 +23,15 @@ class OutputError(ValueError):
     """The output target cannot be used; the message is one line and says what to do."""
 
 
-def check_target(path: Path) -> None:
-    """Refuse, before any work, a target that is a folder or lies in a folder that does not exist."""
+def check_target(path: Path, option: str = "--output") -> None:
+    """Refuse, before any work, a target that is a folder or lies in a folder that does not exist
+    (the message names the `option` that gave it)."""
     if path.is_dir():
-        raise OutputError(f"--output {path} is a folder; give a file name")
+        raise OutputError(f"{option} {path} is a folder; give a file name")
     if path.parent.exists() and not path.parent.is_dir():
-        raise OutputError(f"--output {path}: {path.parent} is a file, not a folder")
+        raise OutputError(f"{option} {path}: {path.parent} is a file, not a folder")
     if not path.parent.is_dir():
-        raise OutputError(f"--output {path}: the folder {path.parent} does not exist")
+        raise OutputError(f"{option} {path}: the folder {path.parent} does not exist")
 
 
 @dataclass

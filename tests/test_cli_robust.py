@@ -133,7 +133,7 @@ def test_compare_refuses_outputs_that_collide(tmp_path):
     compare = [sys.executable, "-m", "analyzer", "compare", str(SEED), str(SEED)]
     same = tmp_path / "same.html"
     for extra, message in ((["-o", str(same), "--html", str(same)], "both name"), (["-o", str(SEED)], "also an input"),
-                           (["--html", str(tmp_path / "missing" / "r.html")], "does not exist")):
+                           (["--html", str(tmp_path / "missing" / "r.html")], "--html " + str(tmp_path / "missing" / "r.html"))):
         result = subprocess.run([*compare, *extra], capture_output=True, text=True, timeout=300)
         assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
     assert not same.exists()
@@ -144,7 +144,10 @@ def test_compare_writes_its_files_whole_and_quiet_means_quiet(tmp_path):
     page, data = tmp_path / "r.html", tmp_path / "c.json"
     result = subprocess.run([*compare, "-f", "json", "-o", str(data), "--html", str(page), "-q"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and result.stderr == "" and result.stdout == ""
-    assert json.loads(data.read_text())["pairs"] and page.read_text().rstrip().endswith("</html>")
+    record = json.loads(data.read_text())
+    assert record["pairs"] and page.read_text().rstrip().endswith("</html>")
+    paired = {p["a_index"] for p in record["pairs"]}
+    assert all("evidence" in p for p in record["a"]["paragraphs"] if p["index"] in paired)  # evidence of shared paragraphs too
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json", "r.html"]  # no temporary file left
     full = subprocess.run([*compare, "-o", "/dev/full"], capture_output=True, text=True, timeout=300)
     assert full.returncode == 1 and "cannot write /dev/full" in full.stderr and "Traceback" not in full.stderr
@@ -340,3 +343,9 @@ def test_output_through_a_link_writes_its_target_and_keeps_the_link(tmp_path):
     (tmp_path / "link.jsonl").symlink_to("real.jsonl")
     assert _run(str(SEED), "-o", str(tmp_path / "link.jsonl")).returncode == 0
     assert (tmp_path / "link.jsonl").is_symlink() and _records((tmp_path / "real.jsonl").read_text())[0]["doc_id"] == str(SEED)
+
+
+def test_explain_with_csv_names_csv_as_the_reason():
+    result = _run(str(SEED), "--level", "paragraph", "--explain", "--format", "csv")
+    assert result.returncode == 0 and "--explain has no effect with --format csv:" in result.stderr
+    assert "--level paragraph:" not in result.stderr and result.stdout.startswith("doc_id,")

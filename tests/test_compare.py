@@ -187,6 +187,8 @@ def test_to_dict_is_json_and_deltas_are_b_minus_a() -> None:
     assert record["only_a"][0] == {**record["only_a"][0], "index": 1, "kind": "body", "tone": {"label": "negative"}}
     assert record["only_a"][0]["opinion"]["label"] == "opinion"
     assert record["not_content"]["a"][0]["kind"] == "headline"
+    assert [p["text"] for p in record["a"]["paragraphs"]] == [p.text for p in a.paragraphs]  # paired ones too
+    assert all("sentences" in p for p in record["b"]["paragraphs"])
 
 
 def test_reordered_paragraphs_are_paired_and_marked_moved() -> None:
@@ -240,6 +242,7 @@ def test_empty_sides() -> None:
     assert "The two versions share no paragraphs." in comparison.summary
     assert "none shared with the other version" in comparison.summary[0]
     assert json.dumps(comparison.to_dict())
+    assert "Neither version has body paragraphs to compare." in compare_documents(empty, empty).summary
 
 
 def test_table_renders_rows_and_summary() -> None:
@@ -249,6 +252,17 @@ def test_table_renders_rows_and_summary() -> None:
     out = console.export_text()
     assert "opinion share" in out and "A is clearly more opinionated" in out
     assert "Two wasted years" in out and "—" in out and "1.00" in out
+    bullets = [line for line in out.splitlines() if line.startswith("│ • ")]
+    assert len(bullets) == len(compare_documents(a, b).summary) and "\\x0a" not in out  # one line per summary sentence
+
+
+def test_aggregates_name_the_documents_apart_and_never_as_markup() -> None:
+    a, b = editorial_and_report()
+    a.doc_id, b.doc_id = "/news/archive/2024/versions/[bold]editorial.txt", "/news/archive/2024/versions/report.txt"
+    console = Console(record=True, width=80)
+    render_comparison_table(compare_documents(a, b), console)
+    out = console.export_text()
+    assert "[bold]editorial.txt" in out and "report.txt" in out and "/news/archive" not in out
 
 
 # ---------------------------------------------------------------------------- real model
