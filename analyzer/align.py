@@ -140,6 +140,11 @@ def lexical_score(a: TextFeatures, b: TextFeatures) -> float:
     return 0.5 * (jaccard(a.words, b.words) + jaccard(a.ngrams, b.ngrams))
 
 
+def containment(part: TextFeatures, whole: TextFeatures) -> float:
+    """Share of `part`'s character n-grams found in `whole`: ~1 when its text is inside the other's."""
+    return len(part.ngrams & whole.ngrams) / len(part.ngrams) if part.ngrams else 0.0
+
+
 def lexical_similarity(a: str, b: str) -> float:
     """`lexical_score` of two texts, normalised."""
     return lexical_score(TextFeatures.of(a), TextFeatures.of(b))

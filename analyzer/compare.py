@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import Any, Iterable
 
-from analyzer.align import SIMILARITY_THRESHOLD, AlignedPair, Embedder, align, base_encoder_embeddings
+from analyzer.align import (SIMILARITY_THRESHOLD, AlignedPair, Embedder, TextFeatures, align, base_encoder_embeddings,
+                            containment)
 from analyzer.records import DocumentScore, ParagraphScore
 
 DELTA_DIRECTION = "b_minus_a"
@@ -26,6 +27,9 @@ SENTIMENT_GAP = 0.1
 # this much; below, it says "mixed" (a paragraph at 0.375 / 0.313 / 0.312 is not "negative in tone").
 TONE_MARGIN = 0.1
 EVIDENCE_NAMED = 4  # evidence phrases the summary names
+# An unpaired paragraph with this share of its character 4-grams inside the other version's
+# counterpart of its neighbour is part of that paragraph (merged or split there), not an addition.
+CONTAINED = 0.9
 
 
 @dataclass
@@ -83,6 +87,35 @@ def placement(only: list[ParagraphScore], shared: list[int]) -> Placement:
     return result
 
 
+@dataclass(frozen=True)
+class Part:
+    """An unpaired body paragraph of one side ("a" or "b") whose text the other side's paragraph
+    `within` holds: that version joined it with a neighbour (or the other split it off)."""
+
+    side: str
+    index: int
+    within: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"side": self.side, "index": self.index, "within": self.within}
+
+
+def merged_parts(side: str, body: list[ParagraphScore], unpaired: list[ParagraphScore], pairs: list[AlignedPair]) -> list[Part]:
+    """The unpaired paragraphs of `side` contained (CONTAINED) in the counterpart of their previous
+    or next body paragraph: one-to-one alignment pairs a merged paragraph with one of its parts only."""
+    counterpart = {p.a_index: p.b for p in pairs} if side == "a" else {p.b_index: p.a for p in pairs}
+    position = {p.index: k for k, p in enumerate(body)}
+    parts = []
+    for paragraph in unpaired:
+        k = position[paragraph.index]
+        for neighbour in body[max(k - 1, 0):k] + body[k + 1:k + 2]:
+            whole = counterpart.get(neighbour.index)
+            if whole is not None and containment(TextFeatures.of(paragraph.text), TextFeatures.of(whole.text)) >= CONTAINED:
+                parts.append(Part(side, paragraph.index, whole.index))
+                break
+    return parts
+
+
 @dataclass
 class Comparison:
     """Two scored versions of a story, their aligned body paragraphs and the contrast in words."""
@@ -94,6 +127,12 @@ class Comparison:
     only_b: list[ParagraphScore]
     threshold: float = SIMILARITY_THRESHOLD
     summary: list[str] = field(default_factory=list)
+    parts: list[Part] = field(default_factory=list)  # unpaired paragraphs that are text of the other side's
+
+    def added(self, side: str) -> list[ParagraphScore]:
+        """A side's unpaired body paragraphs less those that are part of the other side's (`parts`)."""
+        inside = {p.index for p in self.parts if p.side == side}
+        return [p for p in (self.only_a if side == "a" else self.only_b) if p.index not in inside]
 
     @property
     def placement_a(self) -> Placement:
@@ -123,6 +162,7 @@ class Comparison:
             "pairs": [p.to_dict() for p in self.pairs],
             "only_a": [paragraph_record(p) for p in self.only_a],
             "only_b": [paragraph_record(p) for p in self.only_b],
+            "parts": [p.to_dict() for p in self.parts],
             "placement": {"a": self.placement_a.to_dict(), "b": self.placement_b.to_dict()},
             "not_content": {
                 side: [{"index": p.index, "kind": p.kind, "text": p.text} for p in self.not_content(side)]
@@ -154,6 +194,8 @@ def compare_documents(
         only_b=[p for p in b.body if p.index not in paired_b],
         threshold=threshold,
     )
+    comparison.parts = (merged_parts("a", a.body, comparison.only_a, pairs)
+                        + merged_parts("b", b.body, comparison.only_b, pairs))
     comparison.summary = summarise(comparison)
     return comparison
 
@@ -341,6 +383,14 @@ def _difference(pair: AlignedPair) -> str:
     return "; ".join(parts)
 
 
+def _parts_sentence(parts: list[Part]) -> str | None:
+    """'B 3 is text of A 2 (one version joins paragraphs the other keeps apart), not an addition.'"""
+    if not parts:
+        return None
+    named = ", ".join(f"{p.side.upper()} {p.index} is text of {'B' if p.side == 'a' else 'A'} {p.within}" for p in parts)
+    return f"{named} (one version joins paragraphs the other keeps apart), not {'an addition' if len(parts) == 1 else 'additions'}."
+
+
 def _moved_sentence(moved: list[AlignedPair]) -> str | None:
     if not moved:
         return None
@@ -389,13 +439,15 @@ def _not_content_sentence(comparison: Comparison) -> str | None:
 def summarise(comparison: Comparison) -> list[str]:
     """Short plain-words sentences, each built from the numbers of the comparison."""
     c = comparison
+    added_a, added_b = c.added("a"), c.added("b")
     sentences = [
-        _added_sentence("A", c.only_a, c.placement_a, bool(c.pairs)),
-        _added_sentence("B", c.only_b, c.placement_b, bool(c.pairs)),
+        _added_sentence("A", added_a, placement(added_a, [p.a_index for p in c.pairs]), bool(c.pairs)),
+        _added_sentence("B", added_b, placement(added_b, [p.b_index for p in c.pairs]), bool(c.pairs)),
+        _parts_sentence(c.parts),
         _shared_sentence(c.pairs),
         _moved_sentence(c.moved),
-        _framing_sentence("A", c.only_a),
-        _framing_sentence("B", c.only_b),
+        _framing_sentence("A", added_a),
+        _framing_sentence("B", added_b),
         _share_sentence(c.a, c.b),
         _sentiment_sentence(c.a, c.b),
         _not_content_sentence(c),

@@ -389,3 +389,24 @@ def test_examples_pair(analyzer) -> None:
     assert len(c.pairs) == 5 and sum(p.match == "reworded" for p in c.pairs) == 1
     assert c.placement_a.before and c.placement_a.after
     assert len(c.only_b) == 3
+
+
+@pytest.mark.parametrize("joined_side", ["a", "b"])
+def test_a_paragraph_the_other_version_joins_is_text_of_it_not_an_addition(joined_side: str) -> None:
+    """One-to-one alignment pairs a joined paragraph with one of its parts; the other part is
+    reported as part of it (merged or split), and only the truly new paragraph as added."""
+    new = "Critics called the borrowing a reckless gamble with the town's future."
+    apart = [(t, "body", 0.1, 0.0) for t in SHARED]
+    joined = [(SHARED[0], "body", 0.1, 0.0), (SHARED[1] + " " + SHARED[2], "body", 0.1, 0.0), (SHARED[3], "body", 0.1, 0.0),
+              (new, "body", 0.9, -0.5)]
+    a, b = (make_document("a", joined), make_document("b", apart)) if joined_side == "a" else (
+        make_document("a", apart), make_document("b", joined))
+    comparison = compare_documents(a, b, embed=no_embeddings)
+    other = "b" if joined_side == "a" else "a"
+    (part,) = comparison.parts
+    assert part.side == other and part.within == 1 and part.index in (1, 2)
+    assert [p.text for p in comparison.added(joined_side)] == [new] and comparison.added(other) == []
+    text = " ".join(comparison.summary)
+    assert f"{other.upper()} {part.index} is text of {joined_side.upper()} 1" in text and "not an addition" in text
+    assert f"{joined_side.upper()} adds 1 paragraph (1 opinion, 0 reporting)" in text and f"{other.upper()} adds" not in text
+    assert json.loads(json.dumps(comparison.to_dict()))["parts"] == [part.to_dict()]
