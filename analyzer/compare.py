@@ -262,15 +262,16 @@ def _distribution(shares: dict[str, float] | None) -> str:
     return ", ".join(f"{label} {share:.2f}" for label, share in ranked) or "-"
 
 
-def aggregates_side_by_side(comparison: Comparison) -> list[tuple[str, str, str]]:
-    """(metric, A value, B value) rows of the headline aggregates, formatted for display."""
+def aggregates_side_by_side(comparison: Comparison, names: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """(metric, A value, B value) rows of the headline aggregates, formatted for display; `names`
+    maps a doc_id to the name to show (the table's shortened ones), else the doc_id is shown."""
     docs = (comparison.a, comparison.b)
 
     def row(label: str, value) -> tuple[str, str, str]:
         return (label, *(value(doc) for doc in docs))
 
     return [
-        row("document", lambda d: d.doc_id),
+        row("document", lambda d: (names or {}).get(d.doc_id, d.doc_id)),
         row("body paragraphs", lambda d: str(len(d.body))),
         row("opinion share", lambda d: _fmt_float(opinion_share(d))),
         row("mean opinion prob.", lambda d: _fmt_float(d.aggregates.get("mean_opinion_prob"))),

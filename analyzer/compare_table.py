@@ -78,9 +78,7 @@ def aggregates_table(comparison: Comparison) -> Table:
     for header in ("", "A", "B"):
         table.add_column(header, overflow="fold")
     names = short_names([comparison.a.doc_id, comparison.b.doc_id])
-    for label, a_value, b_value in aggregates_side_by_side(comparison):
-        if label == "document":
-            a_value, b_value = names[a_value], names[b_value]
+    for label, a_value, b_value in aggregates_side_by_side(comparison, names):
         table.add_row(*(Text(visible_controls(value)) for value in (label, a_value, b_value)))  # names are never markup
     return table
 

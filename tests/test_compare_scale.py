@@ -128,7 +128,8 @@ def accuracy(comparison: Comparison, pair: SyntheticPair) -> Accuracy:
 
 
 # Seconds; generous, because the 2 cores of the test machine are shared and timings swing 4x.
-# Measured on an idle machine: 300 paragraphs 0.4 s + encoder 1.5 s; 1,000: 1.2 s + 6 s.
+# Measured on an idle machine when every paragraph was embedded: 300 paragraphs 0.4 s + encoder 1.5 s;
+# 1,000: 1.2 s + 6 s (the encoder now embeds only the paragraphs without a clear lexical match).
 BOUNDS = {300: (5.0, 30.0), 1000: (15.0, 90.0)}  # n -> (alignment, encoder pass)
 
 
